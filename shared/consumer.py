@@ -1,0 +1,119 @@
+"""Consuming events: decode, dispatch by type, retry, dead-letter; commit only after handling.
+
+Handlers are idempotent (they record the event id in the aggregate they change, in the same
+guarded update), so a redelivered batch changes nothing twice. Three outcomes per record:
+
+- handled (or a type this consumer does not handle): go on;
+- it can never succeed (not a CloudEvent, unknown type, invalid data, ``PermanentError``, or a
+  handler failing ``max_attempts`` times): send it to the dead-letter topic and go on;
+- the infrastructure is down (store or broker unreachable): raise, so the batch is not committed
+  and comes again once the consumer seeks back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter
+from pydantic import ValidationError
+from pymongo.errors import AutoReconnect, ConnectionFailure, ExecutionTimeout, NetworkTimeout
+
+from shared.deadletter import DeadLetters
+from shared.envelope import CloudEvent, EnvelopeError
+from shared.events.base import EventData, UnknownEventType, parse_event_data
+from shared.logs import event_context
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[CloudEvent, Any], Awaitable[None]]
+"""Receives the envelope and the event's typed data."""
+
+UNAVAILABLE: tuple[type[BaseException], ...] = (
+    AutoReconnect,
+    ConnectionFailure,
+    NetworkTimeout,
+    ExecutionTimeout,
+    ConnectionError,
+    TimeoutError,
+)
+
+
+class PermanentError(Exception):
+    """The event is well-formed but can never be applied; retrying will not help."""
+
+
+class EventConsumer:
+    def __init__(
+        self,
+        name: str,
+        handlers: Mapping[str, Handler],
+        dead_letters: DeadLetters,
+        registry: CollectorRegistry,
+        max_attempts: int = 3,
+        retry_delay: float = 0.2,
+    ) -> None:
+        self.name = name
+        self._handlers = dict(handlers)
+        self._dead_letters = dead_letters
+        self._max_attempts = max_attempts
+        self._retry_delay = retry_delay
+        self._consumed = Counter(
+            "poles_events_consumed_total",
+            "Events read by a consumer, by type and outcome",
+            ["consumer", "type", "outcome"],
+            registry=registry,
+        )
+
+    async def handle_batch(self, records: Sequence[Any]) -> None:
+        for record in records:
+            await self.handle_record(record)
+
+    async def handle_record(self, record: Any) -> None:
+        try:
+            event = CloudEvent.from_kafka(record.headers or (), record.value)
+            data = parse_event_data(event)
+        except (EnvelopeError, UnknownEventType, ValidationError) as error:
+            await self._dead_letter(record, error, attempts=1, event_type="invalid")
+            return
+        handler = self._handlers.get(event.type)
+        if handler is None:
+            self._consumed.labels(self.name, event.type, "ignored").inc()
+            return
+        with event_context(event.id, event.type):
+            await self._apply(record, event, data, handler)
+
+    async def _apply(
+        self, record: Any, event: CloudEvent, data: EventData, handler: Handler
+    ) -> None:
+        for attempt in range(1, self._max_attempts + 1):
+            try:
+                await handler(event, data)
+            except UNAVAILABLE:
+                log.warning("store or broker unavailable; the batch will come again")
+                await asyncio.sleep(self._retry_delay)
+                raise
+            except PermanentError as error:
+                await self._dead_letter(record, error, attempt, event.type)
+                return
+            except Exception as error:
+                if attempt == self._max_attempts:
+                    log.exception("handler failed %d times; dead-lettering", attempt)
+                    await self._dead_letter(record, error, attempt, event.type)
+                    return
+                log.warning("handler failed (attempt %d): %r", attempt, error)
+                await asyncio.sleep(self._retry_delay * attempt)
+            else:
+                self._consumed.labels(self.name, event.type, "handled").inc()
+                return
+
+    async def _dead_letter(
+        self, record: Any, error: BaseException, attempts: int, event_type: str
+    ) -> None:
+        log.error(
+            "dead-lettering %s[%s]@%s: %s", record.topic, record.partition, record.offset, error
+        )
+        await self._dead_letters.send(record, error, attempts)
+        self._consumed.labels(self.name, event_type, "dead-lettered").inc()

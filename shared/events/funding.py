@@ -1,0 +1,2 @@
+"""Events the funding service publishes (topics ``funding.line``, ``funding.commitment``,
+``funding.ledger``)."""

@@ -1,0 +1,1 @@
+"""Events the notify service publishes (topics ``notify.subscription``, ``notify.delivery``)."""

@@ -1,0 +1,75 @@
+"""The broker factory: acks=all, an idempotent producer, commits after handling, Prometheus."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from faststream.security import SASLScram512
+from prometheus_client import CollectorRegistry
+
+from shared.deadletter import SendRaw
+from shared.events.base import OutboxEntry
+from shared.outbox import Publish
+from shared.settings import ServiceSettings
+
+
+def create_broker(settings: ServiceSettings, registry: CollectorRegistry) -> KafkaBroker:
+    """A broker whose subscribers commit only after their handler returned.
+
+    ``NACK_ON_ERROR`` seeks back on an unhandled error, so a message whose effect was not stored
+    (the store is down, say) comes again; messages that can never succeed are sent to the
+    dead-letter topic by the consumer itself and then acknowledged.
+    """
+    security = None
+    if settings.kafka_username and settings.kafka_password:
+        security = SASLScram512(
+            username=settings.kafka_username,
+            password=settings.kafka_password.get_secret_value(),
+        )
+    return KafkaBroker(
+        settings.kafka_bootstrap,
+        client_id=settings.client_id,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=1,
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        security=security,
+        middlewares=[KafkaPrometheusMiddleware(registry=registry, app_name=settings.service)],
+        logger=logging.getLogger(f"poles.{settings.service}.kafka"),
+    )
+
+
+def outbox_publisher(broker: KafkaBroker, topic_prefix: str = "") -> Publish:
+    """Publishes an outbox entry as a CloudEvent without waiting for its acknowledgement."""
+
+    async def publish(entry: OutboxEntry) -> Any:
+        event = entry.cloud_event()
+        return await broker.publish(
+            event.kafka_value(),
+            topic=topic_prefix + entry.topic,
+            key=entry.key.encode(),
+            headers={name: value.decode() for name, value in event.kafka_headers()},
+            no_confirm=True,
+        )
+
+    return publish
+
+
+def raw_sender(broker: KafkaBroker) -> SendRaw:
+    """Sends a raw record (for the dead-letter topic) and waits for its acknowledgement."""
+
+    async def send(
+        topic: str, key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes]]
+    ) -> Any:
+        return await broker.publish(
+            value or b"",
+            topic=topic,
+            key=key,
+            headers={name: raw.decode("utf-8", errors="replace") for name, raw in headers},
+        )
+
+    return send

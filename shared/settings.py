@@ -1,0 +1,51 @@
+"""Settings read from the environment (prefix ``POLES_``), built by a factory, never at import."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """What every service needs to start.
+
+    Each service subclasses it with its own name and port as defaults, for example
+    ``class CallsSettings(ServiceSettings): service: str = "calls"; http_port: int = 8001``,
+    and builds it in its composition root (``CallsSettings()``), so that the environment wins.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="POLES_", extra="ignore")
+
+    service: str = Field(description="calls, funding, contracts or notify")
+    instance: str = Field(default="1", description="tells two replicas of a service apart")
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    topic_prefix: str = Field(
+        default="", description="prepended to every topic name: isolates test runs on one broker"
+    )
+    kafka_username: str | None = None
+    kafka_password: SecretStr | None = None
+    mongo_url: SecretStr = SecretStr("mongodb://127.0.0.1:27017")
+    mongo_database: str | None = Field(default=None, description="defaults to poles_<service>")
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    auth_secret: SecretStr = Field(description="HMAC key that signs and checks bearer tokens")
+    max_body_bytes: int = 256 * 1024
+    outbox_lease_seconds: float = 10.0
+    relay_poll_seconds: float = 0.5
+    consumer_max_records: int = 500
+    consumer_max_attempts: int = 3
+    clock_start: datetime | None = Field(
+        default=None, description="simulated clock: the instant the service starts at"
+    )
+    clock_speed: float = Field(default=1.0, description="simulated seconds per real second")
+    log_level: str = "INFO"
+
+    @property
+    def database_name(self) -> str:
+        return self.mongo_database or f"poles_{self.service}"
+
+    @property
+    def client_id(self) -> str:
+        return f"poles-{self.service}-{self.instance}"

@@ -1,0 +1,127 @@
+"""The topic registry: every topic of the platform, its owner, partitions and retention.
+
+Topics are declared here and created by ``python -m shared.topics create`` (the broker does not
+auto-create them). One topic per aggregate type, keyed by the aggregate's id, so that one
+aggregate's events stay in order; the partition count is the ceiling on a consumer group's
+parallelism.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from dataclasses import dataclass
+
+FOREVER = -1
+DAY_MS = 24 * 3600 * 1000
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    owner: str
+    description: str
+    partitions: int = 6
+    retention_ms: int = FOREVER
+
+    def config(self) -> dict[str, str]:
+        return {"retention.ms": str(self.retention_ms), "cleanup.policy": "delete"}
+
+
+CALLS_CALL = Topic("calls.call", "calls", "calls for projects: opened, closed")
+CALLS_DOSSIER = Topic("calls.dossier", "calls", "dossiers: submission to final decision")
+CALLS_COMMAND = Topic(
+    "calls.command", "state/cdc systems", "commands to the calls service", retention_ms=7 * DAY_MS
+)
+CALLS_COMMAND_RESULT = Topic(
+    "calls.command-result", "calls", "answers to commands: accepted or rejected"
+)
+FUNDING_LINE = Topic("funding.line", "funding", "budget lines: loaded, thresholds, transfers")
+FUNDING_COMMITMENT = Topic(
+    "funding.commitment", "funding", "commitments, refusals, de-commitments and payments"
+)
+FUNDING_LEDGER = Topic("funding.ledger", "funding", "other financers' promises")
+CONTRACTS_CONTRACT = Topic("contracts.contract", "contracts", "performance contracts")
+CONTRACTS_POLE = Topic("contracts.pole", "contracts", "the reference list of pôles and labels")
+NOTIFY_SUBSCRIPTION = Topic("notify.subscription", "notify", "subscriptions and their state")
+NOTIFY_DELIVERY = Topic("notify.delivery", "notify", "deliveries of webhooks and e-mails")
+
+
+def dead_letter_topic(consumer: str) -> Topic:
+    return Topic(
+        f"deadletter.{consumer}",
+        consumer,
+        f"messages {consumer} can never process, with headers naming their origin and error",
+        partitions=1,
+        retention_ms=30 * DAY_MS,
+    )
+
+
+SERVICES = ("calls", "funding", "contracts", "notify")
+
+ALL_TOPICS: tuple[Topic, ...] = (
+    CALLS_CALL,
+    CALLS_DOSSIER,
+    CALLS_COMMAND,
+    CALLS_COMMAND_RESULT,
+    FUNDING_LINE,
+    FUNDING_COMMITMENT,
+    FUNDING_LEDGER,
+    CONTRACTS_CONTRACT,
+    CONTRACTS_POLE,
+    NOTIFY_SUBSCRIPTION,
+    NOTIFY_DELIVERY,
+    *(dead_letter_topic(service) for service in SERVICES),
+)
+
+
+async def create_topics(
+    bootstrap: str,
+    topics: tuple[Topic, ...] = ALL_TOPICS,
+    prefix: str = "",
+    partitions: int | None = None,
+) -> list[str]:
+    """Create the topics that do not exist yet; return the names created.
+
+    ``prefix`` and ``partitions`` let tests make small private copies of the platform's topics.
+    """
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="poles-topics")
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [topic for topic in topics if prefix + topic.name not in existing]
+        if missing:
+            await admin.create_topics(
+                [
+                    NewTopic(
+                        name=prefix + topic.name,
+                        num_partitions=partitions or topic.partitions,
+                        replication_factor=1,
+                        topic_configs=topic.config(),
+                    )
+                    for topic in missing
+                ]
+            )
+        return [prefix + topic.name for topic in missing]
+    finally:
+        await admin.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Create the platform's Kafka topics.")
+    parser.add_argument("command", choices=["create", "list"])
+    parser.add_argument("--bootstrap", default="127.0.0.1:9092")
+    parser.add_argument("--prefix", default="")
+    args = parser.parse_args()
+    if args.command == "list":
+        for topic in ALL_TOPICS:
+            print(f"{topic.name}\t{topic.partitions}\t{topic.retention_ms}\t{topic.description}")
+        return
+    created = asyncio.run(create_topics(args.bootstrap, prefix=args.prefix))
+    print(f"topics created: {', '.join(created) if created else 'none (all exist)'}")
+
+
+if __name__ == "__main__":
+    main()

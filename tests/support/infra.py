@@ -1,0 +1,89 @@
+"""Where the test broker and store are, and private topics and databases for each test.
+
+``make test`` starts a Kafka broker on 127.0.0.1:19092 and FerretDB on 127.0.0.1:37017, apart from
+the platform that ``make up`` runs on 9092 and 27017, so tests never touch its data. Each test
+module gets its own topic prefix and each test its own database.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx
+from fastapi import FastAPI
+
+from shared.auth import mint_token
+from shared.settings import ServiceSettings
+from shared.topics import create_topics
+
+KAFKA = os.environ.get("POLES_TEST_KAFKA", "127.0.0.1:19092")
+MONGO = os.environ.get("POLES_TEST_MONGO", "mongodb://127.0.0.1:37017")
+AUTH_SECRET = "test-secret-that-is-long-enough-for-hs256"
+
+
+SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}{uuid.uuid4().hex[:10]}"
+
+
+@dataclass(frozen=True)
+class Isolation:
+    """A private set of topics (``<prefix>calls.dossier``, ...) and a database name factory."""
+
+    topic_prefix: str
+
+    def database(self, service: str) -> str:
+        return unique(f"t_{service}_")
+
+    def values(self, service: str, **overrides: Any) -> dict[str, Any]:
+        """One service's settings in a test: the test broker and store, private names."""
+        return {
+            "kafka_bootstrap": KAFKA,
+            "mongo_url": MONGO,
+            "mongo_database": self.database(service),
+            "topic_prefix": self.topic_prefix,
+            "auth_secret": AUTH_SECRET,
+            "relay_poll_seconds": 0.2,
+            "outbox_lease_seconds": 2,
+            "log_level": "WARNING",
+            **overrides,
+        }
+
+    def settings(self, cls: type[SettingsT], **overrides: Any) -> SettingsT:
+        service = str(cls.model_fields["service"].default)
+        return cls(**self.values(service, **overrides))
+
+    def env(self, service: str, **overrides: Any) -> dict[str, str]:
+        """The same settings as environment variables, for a service run as a process."""
+        values = self.values(service, **overrides)
+        return {f"POLES_{name.upper()}": str(value) for name, value in values.items()}
+
+
+async def isolated_topics() -> Isolation:
+    prefix = unique("t") + "."
+    await create_topics(KAFKA, prefix=prefix, partitions=2)
+    return Isolation(prefix)
+
+
+def token(*roles: str, subject: str = "tester", ttl: int = 3600) -> str:
+    return mint_token(AUTH_SECRET, subject, list(roles), ttl)
+
+
+def auth(*roles: str, subject: str = "tester") -> dict[str, str]:
+    return {"Authorization": f"Bearer {token(*roles, subject=subject)}"}
+
+
+@asynccontextmanager
+async def serve(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """Run an app's lifespan (broker, relay, consumers) in this process and talk HTTP to it."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
+            yield client
