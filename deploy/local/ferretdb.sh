@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# Local MongoDB-wire document store: FerretDB 1.24 (embedded, SQLite backend),
+# built from deploy/local/ferretdb and run in the background.
+#
+# Usage: deploy/local/ferretdb.sh install|start|stop|status|wait
+#
+# Environment:
+#   POLES_LOCAL_DIR      state directory (default: <repo>/.local)
+#   FERRETDB_PORT        TCP port on 127.0.0.1 (default: 27017)
+#   FERRETDB_LOG_LEVEL   debug|info|warn|error (default: info)
+#   FERRETDB_TIMEOUT     seconds to wait for readiness (default: 60)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+SRC="$ROOT/deploy/local/ferretdb"
+LOCAL="${POLES_LOCAL_DIR:-$ROOT/.local}"
+mkdir -p "$LOCAL"
+LOCAL="$(cd "$LOCAL" && pwd)"
+
+# One binary serves every data directory (tests use their own POLES_LOCAL_DIR).
+BIN="${FERRETDB_BIN:-$ROOT/.local/bin/ferretdb}"
+STATE="$LOCAL/ferretdb"
+DATA="$STATE/data"
+PIDFILE="$STATE/ferretdb.pid"
+LOG="$LOCAL/logs/ferretdb.log"
+PORT="${FERRETDB_PORT:-27017}"
+ADDR="127.0.0.1:$PORT"
+LOG_LEVEL="${FERRETDB_LOG_LEVEL:-info}"
+TIMEOUT="${FERRETDB_TIMEOUT:-60}"
+
+log() { echo "ferretdb: $*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+log_tail() {
+    if [[ -f "$LOG" ]]; then
+        log "last lines of $LOG:"
+        tail -n 30 "$LOG" >&2
+    fi
+}
+
+# Prints the pid of our running server (from the pid file) and succeeds, or fails.
+running_pid() {
+    local pid
+    [[ -f "$PIDFILE" ]] || return 1
+    pid="$(cat "$PIDFILE" 2>/dev/null || true)"
+    [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+    kill -0 "$pid" 2>/dev/null || return 1
+    # Guard against pid reuse after a crash: the process must be our binary.
+    ps -o args= -p "$pid" 2>/dev/null | grep -qF -- "$BIN" || return 1
+    echo "$pid"
+}
+
+# Succeeds if something on $ADDR answers a MongoDB ping.
+answers_ping() {
+    if [[ -x "$BIN" ]]; then
+        "$BIN" -listen "$ADDR" -ping -timeout 2s 2>/dev/null
+    else
+        (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null
+    fi
+}
+
+cmd_install() {
+    if [[ -x "$BIN" && ! "$SRC/main.go" -nt "$BIN" && ! "$SRC/go.mod" -nt "$BIN" && ! "$SRC/go.sum" -nt "$BIN" ]]; then
+        return 0
+    fi
+    command -v go >/dev/null 2>&1 || die "'go' not found in PATH; install Go >= 1.24 (https://go.dev/dl/) to build FerretDB"
+    mkdir -p "$(dirname "$BIN")"
+    log "building $BIN (first build downloads modules and takes a few minutes)..."
+    (
+        cd "$SRC"
+        CGO_ENABLED=0 go build -trimpath -buildvcs=false -tags ferretdb_no_postgresql -o "$BIN.tmp" .
+    ) || die "go build failed"
+    mv -f "$BIN.tmp" "$BIN"
+    log "built $BIN"
+}
+
+cmd_wait() {
+    local deadline=$((SECONDS + TIMEOUT))
+    until answers_ping; do
+        if [[ -f "$PIDFILE" ]] && ! running_pid >/dev/null; then
+            log_tail
+            die "FerretDB process exited before becoming ready"
+        fi
+        if ((SECONDS >= deadline)); then
+            log_tail
+            die "FerretDB not ready on $ADDR after ${TIMEOUT}s"
+        fi
+        sleep 0.2
+    done
+}
+
+cmd_start() {
+    local pid
+    cmd_install
+    if pid="$(running_pid)"; then
+        log "already running (pid $pid) on $ADDR"
+        cmd_wait
+        return 0
+    fi
+    if answers_ping; then
+        log "something already answers MongoDB pings on $ADDR (not started by this script); leaving it alone"
+        return 0
+    fi
+
+    rm -f "$PIDFILE" # stale after a crash; the data directory is reused as is
+    mkdir -p "$DATA" "$(dirname "$LOG")"
+    echo "=== $(date -u +%Y-%m-%dT%H:%M:%SZ) start on $ADDR, data $DATA" >>"$LOG"
+
+    local detach=()
+    command -v setsid >/dev/null 2>&1 && detach=(setsid)
+    # nohup and setsid exec the binary, so $! is the server's own pid.
+    nohup ${detach[@]+"${detach[@]}"} "$BIN" -listen "$ADDR" -data "$DATA" -log-level "$LOG_LEVEL" \
+        >>"$LOG" 2>&1 </dev/null &
+    echo $! >"$PIDFILE"
+
+    cmd_wait
+    log "ready on mongodb://$ADDR/ (pid $(cat "$PIDFILE"), log $LOG)"
+}
+
+cmd_stop() {
+    local pid i
+    if ! pid="$(running_pid)"; then
+        rm -f "$PIDFILE"
+        log "not running"
+        return 0
+    fi
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 100; i++)); do # 20 s
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.2
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        log "pid $pid did not stop after 20s; sending SIGKILL"
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    rm -f "$PIDFILE"
+    log "stopped (pid $pid)"
+}
+
+cmd_status() {
+    local pid
+    if pid="$(running_pid)"; then
+        if answers_ping; then
+            echo "running (pid $pid) and ready on mongodb://$ADDR/"
+            return 0
+        fi
+        echo "running (pid $pid) but not answering on $ADDR"
+        return 1
+    fi
+    if answers_ping; then
+        echo "not managed by this script, but something answers on $ADDR"
+        return 0
+    fi
+    echo "stopped"
+    return 3
+}
+
+case "${1:-}" in
+install) cmd_install ;;
+start) cmd_start ;;
+stop) cmd_stop ;;
+status) cmd_status ;;
+wait) cmd_wait ;;
+*)
+    echo "usage: $0 install|start|stop|status|wait" >&2
+    exit 2
+    ;;
+esac
