@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# The four services as background processes on 127.0.0.1, for `make up` and the demo.
+#
+# Usage: deploy/local/services.sh start|stop|status [service ...]   (default: all four)
+#
+# Each service runs `python -m services.<name>.app` from the project's virtualenv, logs to
+# <local>/logs/<name>.log, and is ready when GET /health/ready answers 200 (its broker and its
+# store answer). Starting a running service or stopping a stopped one is harmless.
+#
+# Environment: POLES_LOCAL_DIR (default <repo>/.local); any POLES_* setting is passed through.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+LOCAL="${POLES_LOCAL_DIR:-$ROOT/.local}"
+PYTHON="$ROOT/.venv/bin/python"
+RUN="$LOCAL/run"
+LOGS="$LOCAL/logs"
+TIMEOUT="${SERVICES_START_TIMEOUT:-60}"
+
+declare -A PORTS=([calls]=8001 [funding]=8002 [contracts]=8003 [notify]=8004)
+ALL=(calls funding contracts notify)
+
+say() { echo "services: $*"; }
+
+pid_of() {
+  local pid_file="$RUN/$1.pid" pid
+  [[ -f $pid_file ]] || return 1
+  pid="$(cat "$pid_file")"
+  kill -0 "$pid" 2>/dev/null || return 1
+  echo "$pid"
+}
+
+ready() { curl -fsS -o /dev/null "http://127.0.0.1:${PORTS[$1]}/health/ready"; }
+
+start_one() {
+  local name=$1
+  if pid_of "$name" >/dev/null; then
+    say "$name already running (pid $(pid_of "$name"))"
+    return 0
+  fi
+  mkdir -p "$RUN" "$LOGS"
+  # shellcheck disable=SC1091
+  source "$LOCAL/secrets/auth.env"
+  POLES_AUTH_SECRET="$POLES_AUTH_SECRET" POLES_HTTP_PORT="${PORTS[$name]}" \
+    setsid nohup "$PYTHON" -m "services.$name.app" >>"$LOGS/$name.log" 2>&1 </dev/null &
+  echo $! >"$RUN/$name.pid"
+}
+
+wait_one() {
+  local name=$1 deadline=$((SECONDS + TIMEOUT))
+  until ready "$name"; do
+    if ! pid_of "$name" >/dev/null; then
+      say "$name exited; last lines of $LOGS/$name.log:"
+      tail -n 30 "$LOGS/$name.log" >&2
+      return 1
+    fi
+    if ((SECONDS > deadline)); then
+      say "$name not ready after ${TIMEOUT}s; last lines of $LOGS/$name.log:"
+      tail -n 30 "$LOGS/$name.log" >&2
+      return 1
+    fi
+    sleep 0.3
+  done
+  say "$name ready on http://127.0.0.1:${PORTS[$name]}"
+}
+
+stop_one() {
+  local name=$1 pid
+  if ! pid="$(pid_of "$name")"; then
+    rm -f "$RUN/$name.pid"
+    return 0
+  fi
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 100); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+  rm -f "$RUN/$name.pid"
+  say "$name stopped"
+}
+
+secret() {
+  # The tokens' signing key: made once per machine, never in the repository.
+  if [[ ! -f $LOCAL/secrets/auth.env ]]; then
+    mkdir -p "$LOCAL/secrets"
+    chmod 700 "$LOCAL/secrets"
+    echo "POLES_AUTH_SECRET=$("$PYTHON" -c 'import secrets; print(secrets.token_urlsafe(48))')" \
+      >"$LOCAL/secrets/auth.env"
+    chmod 600 "$LOCAL/secrets/auth.env"
+  fi
+}
+
+command=${1:-}
+shift || true
+if (($#)); then names=("$@"); else names=("${ALL[@]}"); fi
+case $command in
+  start)
+    secret
+    for name in "${names[@]}"; do start_one "$name"; done
+    for name in "${names[@]}"; do wait_one "$name"; done
+    ;;
+  stop)
+    for name in "${names[@]}"; do stop_one "$name"; done
+    ;;
+  status)
+    status=0
+    for name in "${names[@]}"; do
+      if pid_of "$name" >/dev/null && ready "$name"; then say "$name ready"; else say "$name not ready"; status=1; fi
+    done
+    exit $status
+    ;;
+  *)
+    echo "usage: $0 start|stop|status [service ...]" >&2
+    exit 2
+    ;;
+esac

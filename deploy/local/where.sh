@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Says where everything of the running platform is.
+cat <<'TEXT'
+Pôles 2.0 is running on 127.0.0.1:
+  service    API (OpenAPI UI)              events (AsyncAPI)                     metrics
+  calls      http://127.0.0.1:8001/docs    http://127.0.0.1:8001/asyncapi.json   http://127.0.0.1:8001/metrics
+  funding    http://127.0.0.1:8002/docs    http://127.0.0.1:8002/asyncapi.json   http://127.0.0.1:8002/metrics
+  contracts  http://127.0.0.1:8003/docs    http://127.0.0.1:8003/asyncapi.json   http://127.0.0.1:8003/metrics
+  notify     http://127.0.0.1:8004/docs    http://127.0.0.1:8004/asyncapi.json   http://127.0.0.1:8004/metrics
+  Kafka      127.0.0.1:9092   (kcat -b 127.0.0.1:9092 -L)
+  FerretDB   mongodb://127.0.0.1:27017   (one database per service: poles_calls, poles_funding, ...)
+  logs       .local/logs/
+A token for the API:  source .local/secrets/auth.env && .venv/bin/python -m shared.auth mint --role operator
+Stop everything with: make down
+TEXT
