@@ -4,8 +4,6 @@
 ``python -m shared.auth mint --role state --subject dge`` prints a token for local use.
 """
 
-from __future__ import annotations
-
 import argparse
 import os
 import re

@@ -54,9 +54,11 @@ class EventConsumer:
         registry: CollectorRegistry,
         max_attempts: int = 3,
         retry_delay: float = 0.2,
+        fallback: Handler | None = None,
     ) -> None:
         self.name = name
         self._handlers = dict(handlers)
+        self._fallback = fallback
         self._dead_letters = dead_letters
         self._max_attempts = max_attempts
         self._retry_delay = retry_delay
@@ -78,7 +80,7 @@ class EventConsumer:
         except (EnvelopeError, UnknownEventType, ValidationError) as error:
             await self._dead_letter(record, error, attempts=1, event_type="invalid")
             return
-        handler = self._handlers.get(event.type)
+        handler = self._handlers.get(event.type, self._fallback)
         if handler is None:
             self._consumed.labels(self.name, event.type, "ignored").inc()
             return

@@ -12,7 +12,11 @@ Check = Callable[[], Awaitable[bool]]
 
 
 class BodySizeLimit:
-    """Refuses a request whose body is larger than ``max_bytes`` with 413, before any parsing."""
+    """Refuses a request whose body is larger than ``max_bytes`` with 413, before any parsing.
+
+    A declared ``Content-Length`` over the limit is refused at once; otherwise the body is read
+    (never more than the limit) and handed to the application only when it fits.
+    """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -26,31 +30,37 @@ class BodySizeLimit:
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             await self._refuse(scope, receive, send)
             return
-        received = 0
-
-        async def counted_receive() -> Message:
-            nonlocal received
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise _TooLarge
-            return message
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._refuse(scope, receive, send)
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        delivered = False
 
-        try:
-            await self.app(scope, counted_receive, send)
-        except _TooLarge:
-            await self._refuse(scope, receive, send)
+        async def replay() -> Message:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = JSONResponse(
             {"detail": f"the request body is larger than {self.max_bytes} bytes"}, status_code=413
         )
         await response(scope, receive, send)
-
-
-class _TooLarge(Exception):
-    pass
 
 
 def health_router(checks: Mapping[str, Check]) -> APIRouter:

@@ -112,8 +112,8 @@ class OutboxRelay:
         # share a key, hence a partition, and the idempotent producer keeps their order.
         acks = [await self._publish(entry) for batch in batches for entry in batch]
         await asyncio.gather(*acks)
-        for doc, batch in zip(claimed, batches, strict=True):
-            await self._release(collection, doc["_id"], [entry.id for entry in batch])
+        for doc in claimed:
+            await self._release(collection, doc["_id"], doc["outbox"])
         count = sum(len(batch) for batch in batches)
         self._metrics.published.labels(collection.name).inc(count)
         return count
@@ -123,14 +123,16 @@ class OutboxRelay:
         return await collection.find_one_and_update(
             {"_id": doc_id, **PENDING, "outbox_lease_until": {"$lt": now}},
             {"$set": {"outbox_lease_until": now + self._lease, "outbox_lease_owner": self._owner}},
-            projection={"outbox": 1},
             return_document=ReturnDocument.AFTER,
         )
 
     async def _release(
-        self, collection: AsyncCollection[Document], doc_id: Any, event_ids: list[str]
+        self, collection: AsyncCollection[Document], doc_id: Any, published: list[Document]
     ) -> None:
-        pulled = {"$pull": {"outbox": {"id": {"$in": event_ids}}}}
+        # $pullAll with the entries exactly as read: MongoDB and FerretDB both remove whole equal
+        # subdocuments (FerretDB 1.24 ignores a $pull with a condition), and events saved since
+        # the claim stay in the outbox.
+        pulled = {"$pullAll": {"outbox": published}}
         mine = await collection.update_one(
             {"_id": doc_id, "outbox_lease_owner": self._owner},
             {**pulled, "$set": {"outbox_lease_until": EPOCH}},

@@ -72,8 +72,14 @@ class Runtime:
         if self.relay is not None:
             self.relay.wake()
 
-    def consume(self, topics: Sequence[Topic], handlers: dict[str, Handler]) -> EventConsumer:
-        """Subscribe the service's consumer group to ``topics``, dispatching by event type."""
+    def consume(
+        self,
+        topics: Sequence[Topic],
+        handlers: dict[str, Handler],
+        fallback: Handler | None = None,
+    ) -> EventConsumer:
+        """Subscribe the service's consumer group to ``topics``, dispatching by event type;
+        ``fallback`` receives every type without a handler of its own (notify uses it)."""
         consumer = EventConsumer(
             self.settings.service,
             handlers,
@@ -85,6 +91,7 @@ class Runtime:
             ),
             self.registry,
             max_attempts=self.settings.consumer_max_attempts,
+            fallback=fallback,
         )
 
         async def on_records(message: KafkaMessage) -> None:
@@ -98,7 +105,8 @@ class Runtime:
             max_records=self.settings.consumer_max_records,
             auto_offset_reset="earliest",
             title=f"{self.settings.service}.consumer",
-            description=f"{self.settings.service} reacts to: " + ", ".join(sorted(handlers)),
+            description=f"{self.settings.service} reacts to: "
+            + (", ".join(sorted(handlers)) or "every event"),
         )(on_records)
         return consumer
 

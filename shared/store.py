@@ -119,14 +119,15 @@ class AggregateStore:
         processed: Processed | None = None,
     ) -> None:
         """Replace the state read as ``loaded``; ConcurrencyConflict if it changed since."""
-        update: Document = {"$set": {"state": state, "version": loaded.version + 1}}
-        push: Document = {}
-        if events:
-            push["outbox"] = {"$each": [entry.model_dump() for entry in events]}
+        changes: Document = {"state": state, "version": loaded.version + 1}
         if processed is not None:
-            push["processed"] = {"$each": [processed.document()], "$slice": -PROCESSED_KEPT}
-        if push:
-            update["$push"] = push
+            # The version guard makes a read-modify-write of the list safe; FerretDB ignores
+            # $push's $slice, so the bounded list is computed here.
+            kept = [*loaded.processed, processed][-PROCESSED_KEPT:]
+            changes["processed"] = [item.document() for item in kept]
+        update: Document = {"$set": changes}
+        if events:
+            update["$push"] = {"outbox": {"$each": [entry.model_dump() for entry in events]}}
         result = await self.collection.update_one(
             {"_id": loaded.id, "version": loaded.version}, update
         )

@@ -42,12 +42,12 @@ class Isolation:
     def database(self, service: str) -> str:
         return unique(f"t_{service}_")
 
-    def values(self, service: str, **overrides: Any) -> dict[str, Any]:
+    def values(self, name: str, **overrides: Any) -> dict[str, Any]:
         """One service's settings in a test: the test broker and store, private names."""
         return {
             "kafka_bootstrap": KAFKA,
             "mongo_url": MONGO,
-            "mongo_database": self.database(service),
+            "mongo_database": self.database(name),
             "topic_prefix": self.topic_prefix,
             "auth_secret": AUTH_SECRET,
             "relay_poll_seconds": 0.2,
@@ -57,8 +57,8 @@ class Isolation:
         }
 
     def settings(self, cls: type[SettingsT], **overrides: Any) -> SettingsT:
-        service = str(cls.model_fields["service"].default)
-        return cls(**self.values(service, **overrides))
+        name = str(overrides.get("service", cls.model_fields["service"].default))
+        return cls(**self.values(name, **overrides))
 
     def env(self, service: str, **overrides: Any) -> dict[str, str]:
         """The same settings as environment variables, for a service run as a process."""

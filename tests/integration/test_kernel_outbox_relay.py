@@ -1,0 +1,135 @@
+"""The outbox and its relay on the real broker and store: an event saved by one service reaches
+another service's subscriber; a relay killed between publishing and pulling republishes the same
+event id, and the consumer applies it once."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from shared.kafka import outbox_publisher
+from shared.outbox import OutboxRelay, RelayMetrics
+from shared.service import build_runtime, create_service_app
+from shared.store import AggregateStore
+from tests.integration.probe import Counted, ProbeSettings, applier, emit
+from tests.support.infra import KAFKA, Isolation, serve
+from tests.support.kafka import eventually, read_topic
+
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
+
+
+def receiver_app(
+    isolation: Isolation, applied: list[str], duplicates: list[str] | None = None
+) -> tuple[Any, AggregateStore]:
+    runtime = build_runtime(isolation.settings(ProbeSettings, service="receiver"))
+    store = AggregateStore(runtime.db["totals"])
+    runtime.consume([Counted.topic], {Counted.type_name: applier(store, applied, duplicates)})
+    return create_service_app(runtime, title="receiver", description="probe"), store
+
+
+async def test_an_event_saved_in_one_services_outbox_reaches_another_services_subscriber(
+    isolation: Isolation,
+) -> None:
+    emitter = build_runtime(isolation.settings(ProbeSettings, service="emitter"))
+    emitter_store = AggregateStore(emitter.db["counters"], on_events=emitter.wake_relay)
+    emitter.outbox_relay(["counters"])
+    applied: list[str] = []
+    receiver, totals = receiver_app(isolation, applied)
+
+    emitter_app = create_service_app(emitter, title="emitter", description="probe")
+    async with serve(emitter_app), serve(receiver):
+        event_id = await emit(emitter_store, "counter-1", by=3)
+        await eventually(lambda: event_id in applied)
+        loaded = await totals.load("counter-1")
+        assert loaded is not None
+        assert loaded.state == {"total": 3}
+        pending = await emitter.db["counters"].find_one({"_id": "counter-1"})
+        assert pending is not None
+        assert pending["outbox"] == []
+
+
+async def test_published_events_carry_cloudevents_headers_that_kcat_reads(
+    isolation: Isolation,
+) -> None:
+    kcat = shutil.which("kcat")
+    assert kcat, "kcat (Debian package) is installed by `make test`; it is missing here"
+    emitter = build_runtime(isolation.settings(ProbeSettings, service="emitter"))
+    store = AggregateStore(emitter.db["counters"], on_events=emitter.wake_relay)
+    emitter.outbox_relay(["counters"])
+    async with serve(create_service_app(emitter, title="emitter", description="probe")):
+        event_id = await emit(store, "counter-kcat")
+        topic = isolation.topic_prefix + Counted.topic.name
+        await read_topic(
+            topic, lambda rs: any(("ce_id", event_id.encode()) in r.headers for r in rs)
+        )
+
+    process = await asyncio.create_subprocess_exec(
+        *[kcat, "-b", KAFKA, "-C", "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%k|%h|%s\n"],
+        stdout=asyncio.subprocess.PIPE,
+    )
+    stdout, _ = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 0
+    output = stdout.decode()
+    line = next(line for line in output.splitlines() if event_id in line)
+    key, headers, body = line.split("|", 2)
+    assert key == "counter-kcat"
+    assert f"ce_id={event_id}" in headers
+    assert "ce_type=tests.probe.counted.v1" in headers
+    assert "ce_specversion=1.0" in headers
+    assert "ce_source=probe" in headers
+    assert '"counter_id":"counter-kcat"' in body
+
+
+async def test_a_relay_killed_between_publishing_and_pulling_republishes_and_it_is_applied_once(
+    isolation: Isolation,
+) -> None:
+    emitter = build_runtime(isolation.settings(ProbeSettings, service="emitter"))
+    collection = emitter.db["counters"]
+    store = AggregateStore(collection)
+    publish = outbox_publisher(emitter.broker, isolation.topic_prefix)
+    published = asyncio.Event()
+
+    async def publish_then_die(entry: Any) -> Any:
+        await (await publish(entry))
+        published.set()
+        await asyncio.Event().wait()  # killed here: after the broker acked, before the pull
+
+    lease = timedelta(seconds=1)
+    dying = OutboxRelay([collection], publish_then_die, RelayMetrics(CollectorRegistry()), lease)
+    survivor = OutboxRelay([collection], publish, RelayMetrics(CollectorRegistry()), lease)
+    applied: list[str] = []
+    duplicates: list[str] = []
+    receiver, totals = receiver_app(isolation, applied, duplicates)
+
+    await emitter.broker.start()
+    try:
+        async with serve(receiver):
+            event_id = await emit(store, "counter-crash", by=5)
+            killed = asyncio.create_task(dying.drain_once())
+            await published.wait()
+            killed.cancel()
+            document = await collection.find_one({"_id": "counter-crash"})
+            assert document is not None
+            assert [entry["id"] for entry in document["outbox"]] == [event_id]
+
+            assert await survivor.drain_once() == 0, "the lease still holds"
+            await eventually(survivor.drain_once, seconds=10)
+
+            topic = isolation.topic_prefix + Counted.topic.name
+
+            def copies(records: list[Any]) -> int:
+                return sum(("ce_id", event_id.encode()) in r.headers for r in records)
+
+            await read_topic(topic, lambda records: copies(records) == 2)
+            await eventually(lambda: event_id in duplicates)  # the second copy reached it too
+            loaded = await totals.load("counter-crash")
+            assert loaded is not None
+            assert loaded.state == {"total": 5}
+            assert applied.count(event_id) == 1
+    finally:
+        await emitter.broker.stop()
