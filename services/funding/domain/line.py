@@ -1,0 +1,222 @@
+"""A budget line that takes commitments: the one aggregate every decision on its money goes through.
+
+Deciding a commitment, giving money back, sending or receiving a transfer is one new version of
+the line, saved with the event saying so (see ``services.funding.journal``). Two writers racing on
+the line's last euros both read the same version; only one save wins, the other reads again and
+decides again. The functions here decide; remembering which decisions a line has applied (so
+that a source event commits once) is the journal's: each version records the decision it made.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.funding.domain.envelope import Envelope, LineSpec
+from services.funding.domain.errors import RuleBroken
+from shared.events.base import EventData
+from shared.events.funding import (
+    CommitmentDecommitted,
+    CommitmentMade,
+    CommitmentRefused,
+    CommitmentTerms,
+    LineLoaded,
+    LineThresholdCrossed,
+    LineTransferred,
+    total_cents,
+)
+
+Answer = dict[str, Any]
+
+
+class LineState(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    line_id: str
+    parent_line_id: str | None
+    envelope_id: str
+    title: str
+    years: list[int]
+    thresholds_percent: list[int]
+    initial_amount_cents: int
+    amount_cents: int
+    yearly_ceilings: dict[str, int] = Field(default_factory=dict, description="year -> cents")
+    committed_cents: int = 0
+    committed_by_year: dict[str, int] = Field(default_factory=dict)
+    thresholds_crossed: list[int] = Field(default_factory=list)
+
+    @property
+    def available_cents(self) -> int:
+        return self.amount_cents - self.committed_cents
+
+    def available_in(self, year: int) -> int:
+        """What the line can still commit for ``year`` (its yearly ceiling, if it has one)."""
+        ceiling = self.yearly_ceilings.get(str(year))
+        if ceiling is None:
+            return self.available_cents
+        year_left = ceiling - self.committed_by_year.get(str(year), 0)
+        return min(self.available_cents, year_left)
+
+
+@dataclass(frozen=True)
+class LineChange:
+    """The line after a decision, the events it makes, and the answer for the caller."""
+
+    state: LineState
+    events: tuple[EventData, ...]
+    answer: Answer
+
+
+def new_line(spec: LineSpec, envelope: Envelope, now: datetime) -> tuple[LineState, LineLoaded]:
+    state = LineState(
+        line_id=spec.id,
+        parent_line_id=envelope.parent_of[spec.id],
+        envelope_id=envelope.id,
+        title=spec.title,
+        years=envelope.years,
+        thresholds_percent=sorted(envelope.thresholds_percent),
+        initial_amount_cents=spec.amount_cents,
+        amount_cents=spec.amount_cents,
+        yearly_ceilings={str(c.year): c.amount_cents for c in spec.yearly_ceilings},
+    )
+    loaded = LineLoaded(
+        line_id=spec.id,
+        parent_line_id=state.parent_line_id,
+        envelope_id=envelope.id,
+        amount_cents=spec.amount_cents,
+        yearly_ceilings=spec.yearly_ceilings,
+        loaded_at=now,
+    )
+    return state, loaded
+
+
+def decide_commitment(line: LineState, terms: CommitmentTerms, now: datetime) -> LineChange:
+    """Commit ``terms`` if the line (and each year's ceiling) can take them all, else refuse."""
+    asked = total_cents(terms.years)
+    refusal = _refusal(line, terms)
+    if refusal is not None:
+        reason, available = refusal
+        answer: Answer = {
+            "outcome": "refused",
+            "commitment_id": terms.commitment_id,
+            "line_id": line.line_id,
+            "reason": reason,
+            "asked_cents": asked,
+            "available_cents": available,
+        }
+        refused = CommitmentRefused(
+            **terms.model_dump(),
+            asked_cents=asked,
+            available_cents=available,
+            reason=reason,
+            source_event_id=terms.source.event_id,
+            refused_at=now,
+        )
+        return LineChange(line, (refused,), answer)
+    by_year = dict(line.committed_by_year)
+    for item in terms.years:
+        by_year[str(item.year)] = by_year.get(str(item.year), 0) + item.amount_cents
+    answer = {
+        "outcome": "committed",
+        "commitment_id": terms.commitment_id,
+        "line_id": line.line_id,
+        "amount_cents": asked,
+    }
+    committed = line.model_copy(
+        update={
+            "committed_cents": line.committed_cents + asked,
+            "committed_by_year": by_year,
+        }
+    )
+    made = CommitmentMade(
+        **terms.model_dump(),
+        amount_cents=asked,
+        committed_at=now,
+        line_amount_cents=committed.amount_cents,
+        line_committed_cents=committed.committed_cents,
+    )
+    return _with_thresholds(LineChange(committed, (made,), answer), now)
+
+
+def _refusal(line: LineState, terms: CommitmentTerms) -> tuple[str, int] | None:
+    """Why the line cannot take ``terms`` (the reason and what it has available), or None."""
+    if any(item.year not in line.years for item in terms.years):
+        return "year-outside-envelope", 0
+    asked = total_cents(terms.years)
+    if asked > line.available_cents:
+        return "over-line", line.available_cents
+    for item in terms.years:
+        if item.amount_cents > line.available_in(item.year):
+            return "over-yearly-ceiling", line.available_in(item.year)
+    return None
+
+
+def apply_decommitment(line: LineState, decommitted: CommitmentDecommitted) -> LineChange:
+    """Give back to the line what a commitment no longer needs (decided on the commitment)."""
+    year = str(decommitted.year)
+    answer: Answer = {"outcome": "decommitted", "amount_cents": decommitted.amount_cents}
+    state = line.model_copy(
+        update={
+            "committed_cents": line.committed_cents - decommitted.amount_cents,
+            "committed_by_year": {
+                **line.committed_by_year,
+                year: line.committed_by_year.get(year, 0) - decommitted.amount_cents,
+            },
+        }
+    )
+    return LineChange(state, (), answer)
+
+
+def send_transfer(line: LineState, transfer: LineTransferred) -> LineChange:
+    """The giving side: the line never goes below what it has committed."""
+    if transfer.amount_cents > line.available_cents:
+        raise RuleBroken(
+            f"line {line.line_id} has {line.available_cents} cents not committed; "
+            f"it cannot give {transfer.amount_cents}"
+        )
+    answer: Answer = {"outcome": "transferred", **transfer.model_dump(mode="json")}
+    state = line.model_copy(
+        update={
+            "amount_cents": line.amount_cents - transfer.amount_cents,
+        }
+    )
+    return _with_thresholds(LineChange(state, (transfer,), answer), transfer.transferred_at)
+
+
+def receive_transfer(line: LineState, transfer: LineTransferred) -> LineChange:
+    answer: Answer = {"outcome": "received", "amount_cents": transfer.amount_cents}
+    state = line.model_copy(
+        update={
+            "amount_cents": line.amount_cents + transfer.amount_cents,
+        }
+    )
+    return LineChange(state, (), answer)
+
+
+def _with_thresholds(change: LineChange, now: datetime) -> LineChange:
+    """Add one event per threshold newly reached; each threshold is announced once in a life."""
+    line = change.state
+    reached = [
+        percent
+        for percent in line.thresholds_percent
+        if percent not in line.thresholds_crossed
+        and line.committed_cents > 0
+        and line.committed_cents * 100 >= percent * line.amount_cents
+    ]
+    if not reached:
+        return change
+    events = [
+        LineThresholdCrossed(
+            line_id=line.line_id,
+            threshold_percent=percent,
+            amount_cents=line.amount_cents,
+            committed_cents=line.committed_cents,
+            crossed_at=now,
+        )
+        for percent in reached
+    ]
+    state = line.model_copy(update={"thresholds_crossed": [*line.thresholds_crossed, *reached]})
+    return LineChange(state, (*change.events, *events), change.answer)

@@ -1,0 +1,1 @@
+"""Commands and events of the funding service: load, decide with the domain, save guarded."""

@@ -1,0 +1,42 @@
+"""What the funding service listens to: the decisions of calls and contracts, and its own money
+events (to finish second steps and keep the movements of money)."""
+
+from __future__ import annotations
+
+from services.funding.handlers.own_events import OwnEvents
+from services.funding.handlers.sources import SourceEvents
+from shared.consumer import Handler
+from shared.events.calls import DossierSelected, StudyCommissioned
+from shared.events.contracts import ContractSigned
+from shared.events.funding import (
+    CommitmentDecommitted,
+    CommitmentMade,
+    LineLoaded,
+    LineTransferred,
+    PaymentRecorded,
+)
+from shared.topics import (
+    CALLS_DOSSIER,
+    CONTRACTS_CONTRACT,
+    FUNDING_COMMITMENT,
+    FUNDING_LINE,
+    Topic,
+)
+
+TOPICS: tuple[Topic, ...] = (CALLS_DOSSIER, CONTRACTS_CONTRACT, FUNDING_LINE, FUNDING_COMMITMENT)
+
+
+def subscribers(sources: SourceEvents, own: OwnEvents) -> dict[str, Handler]:
+    money_events = (
+        LineLoaded,
+        LineTransferred,
+        CommitmentMade,
+        CommitmentDecommitted,
+        PaymentRecorded,
+    )
+    return {
+        DossierSelected.type_name: sources.dossier_selected,
+        StudyCommissioned.type_name: sources.study_commissioned,
+        ContractSigned.type_name: sources.contract_signed,
+        **{model.type_name: own.money_moved for model in money_events},
+    }

@@ -1,0 +1,33 @@
+"""Builders shared by the funding unit tests."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from services.funding.domain.envelope import DEFAULT_ENVELOPE, Envelope, load_envelope
+from services.funding.domain.line import LineState, new_line
+from shared.events.funding import Beneficiary, CommitmentSource, CommitmentTerms, YearAmount
+
+NOW = datetime(2009, 7, 6, 10, 0, tzinfo=UTC)
+M_EUR = 100_000_000  # one million euros in cents
+
+
+def envelope() -> Envelope:
+    return load_envelope(DEFAULT_ENVELOPE)
+
+
+def line(line_id: str) -> LineState:
+    spec = next(spec for spec in envelope().leaves if spec.id == line_id)
+    return new_line(spec, envelope(), NOW)[0]
+
+
+def terms(line_id: str, *years: tuple[int, int], commitment_id: str = "c-1") -> CommitmentTerms:
+    return CommitmentTerms(
+        commitment_id=commitment_id,
+        line_id=line_id,
+        years=[YearAmount(year=year, amount_cents=cents) for year, cents in years],
+        beneficiary=Beneficiary(kind="pole", id="minalogic"),
+        pole_id="minalogic",
+        region_codes=["82"],
+        source=CommitmentSource(kind="manual", author="dge", reason="test"),
+    )

@@ -1,0 +1,84 @@
+"""Every change to money is an event: folding the events' movements gives back the live totals,
+now and at any past instant."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from services.funding.domain.commitment import commitment_from, decommit, record_payment
+from services.funding.domain.line import (
+    apply_decommitment,
+    decide_commitment,
+    new_line,
+    receive_transfer,
+    send_transfer,
+)
+from services.funding.domain.money import Balance, balance_at, money_movements
+from services.funding.tests.support import M_EUR, NOW, envelope, terms
+from shared.events.base import EventData
+from shared.events.funding import CommitmentMade, LineTransferred
+
+
+def test_the_balance_rebuilt_from_events_equals_the_live_totals() -> None:
+    events: list[EventData] = []
+    lines = {}
+    for spec in envelope().leaves:
+        state, loaded = new_line(spec, envelope(), NOW)
+        lines[spec.id], events = state, [*events, loaded]
+
+    day1, day2, day3 = (NOW + timedelta(days=n) for n in (1, 2, 3))
+    change = decide_commitment(
+        lines["intervention.platforms"],
+        terms("intervention.platforms", (2009, 20 * M_EUR), (2010, 5 * M_EUR)),
+        day1,
+    )
+    lines["intervention.platforms"], events = change.state, [*events, *change.events]
+    made = change.events[0]
+    assert isinstance(made, CommitmentMade)
+    balance_day1 = Balance(105 * M_EUR, 25 * M_EUR, 0)
+
+    commitment, paid = record_payment(
+        commitment_from(made),
+        payment_id="p",
+        year=2009,
+        amount_cents=7 * M_EUR,
+        author="dge",
+        reference=None,
+        now=day2,
+    )
+    commitment, decommitted = decommit(
+        commitment,
+        decommitment_id="d",
+        year=2010,
+        amount_cents=5 * M_EUR,
+        author="dge",
+        reason="smaller",
+        now=day2,
+    )
+    lines["intervention.platforms"] = apply_decommitment(
+        lines["intervention.platforms"], decommitted
+    ).state
+    moved = LineTransferred(
+        transfer_id="t",
+        line_id="intervention.rd",
+        from_line_id="intervention.rd",
+        to_line_id="intervention.platforms",
+        amount_cents=10 * M_EUR,
+        reason="r",
+        author="dge",
+        transferred_at=day3,
+    )
+    lines["intervention.rd"] = send_transfer(lines["intervention.rd"], moved).state
+    lines["intervention.platforms"] = receive_transfer(lines["intervention.platforms"], moved).state
+    events += [paid, decommitted, moved]
+
+    movements = [m for event in events for m in money_movements(event)]
+    for line_id, state in lines.items():
+        rebuilt = balance_at(movements, [line_id], day3)
+        live_paid = commitment.paid_cents if line_id == "intervention.platforms" else 0
+        assert rebuilt == Balance(state.amount_cents, state.committed_cents, live_paid)
+    assert balance_at(movements, ["intervention.platforms"], day1) == balance_day1
+    assert balance_at(movements, ["intervention.platforms"], NOW - timedelta(days=1)) == Balance()
+    whole = balance_at(movements, [spec.id for spec in envelope().leaves], day3)
+    assert whole.amount_cents == 1500 * M_EUR
+    assert (whole.committed_cents, whole.paid_cents) == (20 * M_EUR, 7 * M_EUR)
