@@ -1,0 +1,193 @@
+"""The HTTP API (thin): authenticate, validate the body, build the command, run the shared handler.
+
+Commands answer what the handler answers (a repeat with the same ``Idempotency-Key`` gets the
+first answer); queries read the store and show a pôle or a region only what touches it.
+
+No ``from __future__ import annotations`` here: FastAPI must see the ``Caller`` dependency,
+built inside the router factories, as an object rather than as a name to look up.
+"""
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
+
+from services.calls.commands import (
+    Command,
+    CommissionStudy,
+    CompleteStudy,
+    DecideDossier,
+    OpenCall,
+    ReplaceDossier,
+    ScreenDossier,
+    SubmitDossier,
+    VoteOnPreselection,
+    WithdrawDossier,
+)
+from services.calls.domain.access import READ_ALL, ensure_readable
+from services.calls.domain.call import CallState
+from services.calls.domain.dossier import DossierState, Status
+from services.calls.domain.errors import CommandError, NotFound
+from services.calls.domain.inputs import (
+    CallSpec,
+    DossierContent,
+    FinalDecision,
+    Screening,
+    StudyConclusions,
+    StudyOrder,
+    Vote,
+)
+from services.calls.handlers import CommandHandlers
+from services.calls.store import DossierFilter
+from services.calls.views import DossierSummary, HistoryEntry, Statistics, dossier_view, statistics
+from shared.auth import Principal
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", min_length=1, max_length=200, description="repeat-safe key"),
+]
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "no valid bearer token"},
+    403: {"description": "this role may not do that"},
+    404: {"description": "not found, or not yours to see"},
+    409: {"description": "the dossier's lifecycle or the call's window forbids it"},
+    422: {"description": "invalid body: the field and the reason"},
+}
+
+
+def command_error_response(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, CommandError)
+    return JSONResponse({"detail": error.detail}, status_code=error.status_code)
+
+
+def commands_router(
+    handlers: CommandHandlers, authenticate: Callable[[Request], Principal]
+) -> APIRouter:
+    router = APIRouter(tags=["commands"], responses=ERRORS)
+    Caller = Annotated[Principal, Depends(authenticate)]
+
+    async def run(principal: Principal, key: str | None, command: Command) -> JSONResponse:
+        reply = await handlers.execute(principal, key, command)
+        return JSONResponse(reply["body"], status_code=reply["status_code"])
+
+    @router.post("/calls", status_code=201, response_model=CallState, summary="Open a call")
+    async def post_call(body: CallSpec, caller: Caller, key: IdempotencyKey = None) -> Any:
+        return await run(caller, key, OpenCall(call=body))
+
+    @router.post(
+        "/calls/{call_id}/dossiers",
+        status_code=201,
+        response_model=DossierSummary,
+        summary="Submit a preliminary dossier; the answer is the receipt",
+    )
+    async def post_dossier(
+        call_id: str, body: DossierContent, caller: Caller, key: IdempotencyKey = None
+    ) -> Any:
+        return await run(caller, key, SubmitDossier(call_id=call_id, content=body))
+
+    @router.put("/dossiers/{dossier_id}", response_model=DossierSummary, summary="Replace it")
+    async def put_dossier(
+        dossier_id: str, body: DossierContent, caller: Caller, key: IdempotencyKey = None
+    ) -> Any:
+        return await run(caller, key, ReplaceDossier(dossier_id=dossier_id, content=body))
+
+    @router.post("/dossiers/{dossier_id}/withdrawal", response_model=DossierSummary)
+    async def withdraw(dossier_id: str, caller: Caller, key: IdempotencyKey = None) -> Any:
+        return await run(caller, key, WithdrawDossier(dossier_id=dossier_id))
+
+    @router.post("/dossiers/{dossier_id}/screening", response_model=DossierSummary)
+    async def screen(
+        dossier_id: str, body: Screening, caller: Caller, key: IdempotencyKey = None
+    ) -> Any:
+        return await run(caller, key, ScreenDossier(dossier_id=dossier_id, screening=body))
+
+    @router.post("/dossiers/{dossier_id}/preselection-votes", response_model=DossierSummary)
+    async def vote(dossier_id: str, body: Vote, caller: Caller, key: IdempotencyKey = None) -> Any:
+        return await run(caller, key, VoteOnPreselection(dossier_id=dossier_id, vote=body))
+
+    @router.post("/dossiers/{dossier_id}/study", response_model=DossierSummary)
+    async def commission(
+        dossier_id: str, body: StudyOrder, caller: Caller, key: IdempotencyKey = None
+    ) -> Any:
+        return await run(caller, key, CommissionStudy(dossier_id=dossier_id, study=body))
+
+    @router.post("/dossiers/{dossier_id}/study/completion", response_model=DossierSummary)
+    async def complete(
+        dossier_id: str, body: StudyConclusions, caller: Caller, key: IdempotencyKey = None
+    ) -> Any:
+        return await run(caller, key, CompleteStudy(dossier_id=dossier_id, conclusions=body))
+
+    @router.post("/dossiers/{dossier_id}/decision", response_model=DossierSummary)
+    async def decide(
+        dossier_id: str, body: FinalDecision, caller: Caller, key: IdempotencyKey = None
+    ) -> Any:
+        return await run(caller, key, DecideDossier(dossier_id=dossier_id, decision=body))
+
+    return router
+
+
+def queries_router(
+    handlers: CommandHandlers, authenticate: Callable[[Request], Principal]
+) -> APIRouter:
+    router = APIRouter(tags=["queries"], responses=ERRORS)
+    Caller = Annotated[Principal, Depends(authenticate)]
+    calls, dossiers = handlers.calls, handlers.dossiers
+
+    async def call_or_404(call_id: str) -> CallState:
+        found = await calls.get(call_id)
+        if found is None:
+            raise NotFound("call")
+        return found[1]
+
+    async def readable_dossier(caller: Principal, dossier_id: str) -> DossierState:
+        found = await dossiers.get(dossier_id)
+        if found is None:
+            raise NotFound("dossier")
+        ensure_readable(caller, found[1])
+        return found[1]
+
+    @router.get("/calls", response_model=list[CallState], summary="Every call, oldest first")
+    async def list_calls(_: Caller) -> Any:
+        return [call.model_dump(mode="json") for call in await calls.all()]
+
+    @router.get("/calls/{call_id}", response_model=CallState)
+    async def get_call(call_id: str, _: Caller) -> Any:
+        return (await call_or_404(call_id)).model_dump(mode="json")
+
+    @router.get("/calls/{call_id}/dossiers", summary="A call's dossiers the caller may read")
+    async def list_dossiers(
+        call_id: str,
+        caller: Caller,
+        status: Status | None = None,
+        pole: str | None = None,
+        region: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> list[dict[str, Any]]:
+        await call_or_404(call_id)
+        where = DossierFilter(call_id, status, pole, region)
+        if not caller.has(*READ_ALL):
+            if not caller.pole_ids and not caller.region_codes:
+                raise HTTPException(403, detail="this role does not read dossiers")
+            where = DossierFilter(
+                call_id, status, pole, region, caller.pole_ids, caller.region_codes
+            )
+        return [dossier_view(d) for d in await dossiers.search(where, limit, offset)]
+
+    @router.get("/calls/{call_id}/statistics", response_model=Statistics)
+    async def call_statistics(call_id: str, caller: Caller) -> Statistics:
+        if not caller.has(*READ_ALL):
+            raise HTTPException(403, detail="only state, cdc or operator read statistics")
+        await call_or_404(call_id)
+        return await statistics(dossiers, call_id)
+
+    @router.get("/dossiers/{dossier_id}", summary="One dossier, its current version and decisions")
+    async def get_dossier(dossier_id: str, caller: Caller) -> dict[str, Any]:
+        return dossier_view(await readable_dossier(caller, dossier_id))
+
+    @router.get("/dossiers/{dossier_id}/history", response_model=list[HistoryEntry])
+    async def get_history(dossier_id: str, caller: Caller) -> Any:
+        return (await readable_dossier(caller, dossier_id)).history
+
+    return router

@@ -1,0 +1,1 @@
+"""The calls domain: pure rules and state machines, no I/O."""

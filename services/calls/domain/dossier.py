@@ -1,0 +1,336 @@
+"""A preliminary dossier's lifecycle, from submission to the final decision.
+
+    submitted ──replace──> submitted          (until the deadline)
+    submitted ──withdraw─> withdrawn          (until the deadline)
+    submitted ──screen───> eligible | ineligible                (after the deadline)
+    eligible  ──votes────> preselected (State and CDC say yes) | not-preselected (either says no)
+    preselected ──commission study──> study-commissioned ──complete──> study-completed
+    preselected | study-completed ──decide──> selected | not-selected
+
+Every other move is a 409 that changes nothing. Each transition returns the new state and the
+events it produced; the handler saves both in one guarded update.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from services.calls.domain.call import CallState, ensure_in_window
+from services.calls.domain.errors import Conflict, Invalid
+from services.calls.domain.inputs import (
+    DossierContent,
+    FinalDecision,
+    Screening,
+    StudyConclusions,
+    StudyOrder,
+    Vote,
+)
+from services.calls.domain.poles import labelled_pole, region_codes_of
+from shared.clock import PARIS
+from shared.events.base import EventData
+from shared.events.calls import (
+    DossierFoundEligible,
+    DossierFoundIneligible,
+    DossierNotPreselected,
+    DossierNotSelected,
+    DossierPreselected,
+    DossierReplaced,
+    DossierSelected,
+    DossierSubmitted,
+    DossierWithdrawn,
+    PreselectionVoted,
+    StudyCommissioned,
+    StudyCompleted,
+    Voter,
+)
+from shared.reference.poles import Pole
+
+Status = Literal[
+    "submitted",
+    "withdrawn",
+    "eligible",
+    "ineligible",
+    "preselected",
+    "not-preselected",
+    "study-commissioned",
+    "study-completed",
+    "selected",
+    "not-selected",
+]
+STUDY_SHARE_PERCENT_MAX = 80
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class ScreeningRecord(Record):
+    eligible: bool
+    reasons: list[str]
+    decided_by: Voter
+    decided_at: datetime
+
+
+class VoteRecord(Record):
+    decision: Literal["yes", "no"]
+    reasons: list[str]
+    voted_at: datetime
+
+
+class StudyRecord(Record):
+    study_id: str
+    cost_cents: int
+    cdc_share_cents: int
+    commissioned_at: datetime
+    conclusions: StudyConclusions | None = None
+    completed_at: datetime | None = None
+
+
+class DecisionRecord(FinalDecision):
+    decided_at: datetime
+
+
+class DossierState(Record):
+    dossier_id: str
+    call_id: str
+    call_kind: str
+    call_opens_at: datetime
+    call_deadline: datetime
+    status: Status
+    version: int
+    content: DossierContent
+    live_key: str
+    pole_ids: list[str]
+    region_codes: list[str]
+    receipt_number: str
+    submitted_by: str
+    submitted_at: datetime
+    updated_at: datetime
+    requested_total_cents: int
+    granted_total_cents: int = 0
+    screening: ScreeningRecord | None = None
+    votes: dict[Voter, VoteRecord] = {}
+    study: StudyRecord | None = None
+    decision: DecisionRecord | None = None
+    history: list[dict[str, Any]] = []
+
+    def facts(self) -> dict[str, Any]:
+        """The DossierFacts every event of this dossier carries."""
+        return {
+            "dossier_id": self.dossier_id,
+            "call_id": self.call_id,
+            "call_kind": self.call_kind,
+            "pole_id": self.content.lead_pole_id,
+            "partner_pole_ids": list(self.content.partner_pole_ids),
+            "region_codes": list(self.region_codes),
+            "platform_name": self.content.platform_name,
+            "contact_email": self.content.carrier.contact_email,
+        }
+
+    def version_facts(self) -> dict[str, Any]:
+        requested = self.content.requested
+        return {
+            **self.facts(),
+            "version": self.version,
+            "carrier_siret": self.content.carrier.siret,
+            "requested_investment_cents": requested.investment_cents,
+            "requested_operation_cents": requested.operation_cents,
+            "requested_studies_cents": requested.studies_cents,
+            "requested_total_cents": requested.total_cents,
+            "receipt_number": self.receipt_number,
+        }
+
+    def moved(self, now: datetime, **changes: Any) -> DossierState:
+        return self.model_copy(update={**changes, "updated_at": now})
+
+    def ensure_status(self, action: str, *allowed: Status) -> None:
+        if self.status not in allowed:
+            raise Conflict(
+                "lifecycle",
+                f"{action} refused: the dossier is {self.status}, not {' or '.join(allowed)}",
+            )
+
+
+class Outcome(BaseModel):
+    """A transition's result: the state to save and the events to publish with it."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    state: DossierState
+    events: list[EventData]
+
+
+def labelled_poles(content: DossierContent, now: datetime) -> list[Pole]:
+    """The lead pôle, then the partner pôles; 422 naming the first that is not labelled now."""
+    on = now.astimezone(PARIS).date().isoformat()
+    lead = labelled_pole(content.lead_pole_id, now)
+    if lead is None:
+        raise Invalid(("lead_pole_id",), f"{content.lead_pole_id} is not a labelled pôle on {on}")
+    poles = [lead]
+    for index, pole_id in enumerate(content.partner_pole_ids):
+        partner = labelled_pole(pole_id, now)
+        if partner is None:
+            raise Invalid(("partner_pole_ids", index), f"{pole_id} is not a labelled pôle on {on}")
+        poles.append(partner)
+    return poles
+
+
+def check_submission(call: CallState, content: DossierContent, now: datetime) -> list[Pole]:
+    """Everything a submission must satisfy, checked before a receipt number is taken."""
+    ensure_in_window(call.opens_at, call.deadline, now, "submission")
+    return labelled_poles(content, now)
+
+
+def submit(
+    call: CallState,
+    content: DossierContent,
+    *,
+    dossier_id: str,
+    receipt_number: str,
+    submitted_by: str,
+    now: datetime,
+) -> Outcome:
+    poles = check_submission(call, content, now)
+    state = DossierState(
+        dossier_id=dossier_id,
+        call_id=call.call_id,
+        call_kind=call.kind,
+        call_opens_at=call.opens_at,
+        call_deadline=call.deadline,
+        status="submitted",
+        version=1,
+        content=content,
+        live_key=content.live_key(call.call_id),
+        pole_ids=[pole.id for pole in poles],
+        region_codes=region_codes_of(poles),
+        receipt_number=receipt_number,
+        submitted_by=submitted_by,
+        submitted_at=now,
+        updated_at=now,
+        requested_total_cents=content.requested.total_cents,
+    )
+    return Outcome(
+        state=state, events=[DossierSubmitted(**state.version_facts(), submitted_at=now)]
+    )
+
+
+def replace(dossier: DossierState, content: DossierContent, now: datetime) -> Outcome:
+    ensure_in_window(dossier.call_opens_at, dossier.call_deadline, now, "replacement")
+    dossier.ensure_status("replacement", "submitted")
+    if content.lead_pole_id != dossier.content.lead_pole_id:
+        raise Invalid(("lead_pole_id",), "a replacement keeps the lead pôle")
+    if content.live_key(dossier.call_id) != dossier.live_key:
+        raise Invalid(
+            ("carrier", "siret"),
+            "a replacement keeps the carrier and the platform name; withdraw and submit anew",
+        )
+    poles = labelled_poles(content, now)
+    state = dossier.moved(
+        now,
+        content=content,
+        version=dossier.version + 1,
+        pole_ids=[pole.id for pole in poles],
+        region_codes=region_codes_of(poles),
+        requested_total_cents=content.requested.total_cents,
+    )
+    return Outcome(state=state, events=[DossierReplaced(**state.version_facts(), replaced_at=now)])
+
+
+def withdraw(dossier: DossierState, now: datetime) -> Outcome:
+    ensure_in_window(dossier.call_opens_at, dossier.call_deadline, now, "withdrawal")
+    dossier.ensure_status("withdrawal", "submitted")
+    # A withdrawn dossier gives its live key up, so the carrier may file the platform again.
+    state = dossier.moved(now, status="withdrawn", live_key=f"withdrawn|{dossier.dossier_id}")
+    return Outcome(state=state, events=[DossierWithdrawn(**state.facts(), withdrawn_at=now)])
+
+
+def screen(dossier: DossierState, screening: Screening, by: Voter, now: datetime) -> Outcome:
+    if now < dossier.call_deadline:
+        raise Conflict("window-open", "screening waits for the deadline: the dossier may change")
+    dossier.ensure_status("screening", "submitted")
+    record = ScreeningRecord(**screening.model_dump(), decided_by=by, decided_at=now)
+    if screening.eligible:
+        state = dossier.moved(now, status="eligible", screening=record)
+        event: EventData = DossierFoundEligible(**state.facts(), decided_at=now, decided_by=by)
+    else:
+        state = dossier.moved(now, status="ineligible", screening=record)
+        event = DossierFoundIneligible(
+            **state.facts(), decided_at=now, decided_by=by, reasons=list(screening.reasons)
+        )
+    return Outcome(state=state, events=[event])
+
+
+def vote(dossier: DossierState, voter: Voter, ballot: Vote, now: datetime) -> Outcome:
+    """Pre-selection is joint: both yes pre-select, either no refuses; votes come in any order."""
+    dossier.ensure_status("pre-selection vote", "eligible")
+    if voter in dossier.votes:
+        raise Conflict("lifecycle", f"the {voter} has already voted on this dossier")
+    votes = {**dossier.votes, voter: VoteRecord(**ballot.model_dump(), voted_at=now)}
+    facts = dossier.facts()
+    events: list[EventData] = [
+        PreselectionVoted(**facts, voter=voter, **ballot.model_dump(), voted_at=now)
+    ]
+    status: Status = "eligible"
+    if ballot.decision == "no":
+        status = "not-preselected"
+        events.append(
+            DossierNotPreselected(
+                **facts, decided_at=now, refused_by=voter, reasons=list(ballot.reasons)
+            )
+        )
+    elif all(v in votes and votes[v].decision == "yes" for v in ("state", "cdc")):
+        status = "preselected"
+        events.append(DossierPreselected(**facts, decided_at=now))
+    return Outcome(state=dossier.moved(now, status=status, votes=votes), events=events)
+
+
+def commission_study(dossier: DossierState, order: StudyOrder, now: datetime) -> Outcome:
+    dossier.ensure_status("study commission", "preselected")
+    if order.cdc_share_cents * 100 > order.cost_cents * STUDY_SHARE_PERCENT_MAX:
+        raise Invalid(
+            ("cdc_share_cents",), f"the CDC pays at most {STUDY_SHARE_PERCENT_MAX}% of the cost"
+        )
+    study = StudyRecord(
+        study_id=f"study-{dossier.dossier_id}", **order.model_dump(), commissioned_at=now
+    )
+    state = dossier.moved(now, status="study-commissioned", study=study)
+    event = StudyCommissioned(
+        **state.facts(), **order.model_dump(), study_id=study.study_id, commissioned_at=now
+    )
+    return Outcome(state=state, events=[event])
+
+
+def complete_study(dossier: DossierState, conclusions: StudyConclusions, now: datetime) -> Outcome:
+    dossier.ensure_status("study completion", "study-commissioned")
+    assert dossier.study is not None  # a commissioned dossier always holds its study
+    study = dossier.study.model_copy(update={"conclusions": conclusions, "completed_at": now})
+    state = dossier.moved(now, status="study-completed", study=study)
+    event = StudyCompleted(
+        **state.facts(), **conclusions.model_dump(), study_id=study.study_id, completed_at=now
+    )
+    return Outcome(state=state, events=[event])
+
+
+def decide(dossier: DossierState, decision: FinalDecision, now: datetime) -> Outcome:
+    dossier.ensure_status("final decision", "preselected", "study-completed")
+    record = DecisionRecord(**decision.model_dump(), decided_at=now)
+    if not decision.selected:
+        state = dossier.moved(now, status="not-selected", decision=record)
+        refusal = DossierNotSelected(
+            **state.facts(), decided_at=now, reasons=list(decision.reasons)
+        )
+        return Outcome(state=state, events=[refusal])
+    granted = decision.state_grant_cents + decision.cdc_investment_cents
+    state = dossier.moved(now, status="selected", decision=record, granted_total_cents=granted)
+    event = DossierSelected(
+        **state.facts(),
+        decided_at=now,
+        decision_year=now.astimezone(PARIS).year,
+        state_grant_cents=decision.state_grant_cents,
+        cdc_investment_cents=decision.cdc_investment_cents,
+        requested_total_cents=dossier.requested_total_cents,
+    )
+    return Outcome(state=state, events=[event])

@@ -1,0 +1,18 @@
+"""The calls service's settings (environment prefix ``POLES_``)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from shared.settings import ServiceSettings
+
+
+class CallsSettings(ServiceSettings):
+    service: str = "calls"
+    http_port: int = 8001
+    calls_close_check_seconds: float = Field(
+        default=1.0, gt=0, description="how often open calls are checked against their deadline"
+    )
+    calls_metrics_refresh_seconds: float = Field(
+        default=5.0, gt=0, description="how often the dossier gauges are recomputed from the store"
+    )

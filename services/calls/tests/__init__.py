@@ -1,0 +1,1 @@
+"""Unit and component tests of the calls service."""
