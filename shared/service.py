@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Response
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.specification import AsyncAPI
-from prometheus_client import CollectorRegistry, make_asgi_app
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -180,7 +180,10 @@ def create_service_app(
     app.include_router(health_router({"store": store_answers, "broker": broker_answers}))
     for router in routers:
         app.include_router(router)
-    app.mount("/metrics", make_asgi_app(registry=runtime.registry))
+
+    @app.get("/metrics", tags=["health"], summary="Prometheus metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(runtime.registry), media_type=CONTENT_TYPE_LATEST)
 
     asyncapi: dict[str, Any] = {}
 
