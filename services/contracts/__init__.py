@@ -1,0 +1,1 @@
+"""The contracts service: a performance contract for every pôle, from roadmap to evaluation."""

@@ -1,0 +1,58 @@
+"""The reference list of pôles and the State's label decisions (CIADT of 11 May 2010)."""
+
+# No ``from __future__ import annotations``: FastAPI must see the dependencies that the local
+# ``Annotated`` aliases carry when it reads the route signatures.
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+
+from services.contracts.api.bodies import IdempotencyKey, LabelDecisionBody
+from services.contracts.api.reads import EVERY_ROLE
+from services.contracts.domain.errors import NotFound
+from services.contracts.domain.pole import LabelStatus
+from services.contracts.handlers import Answer, Command, ContractHandlers
+from shared.auth import Principal, require_roles
+
+
+def pole_routes(
+    handlers: ContractHandlers, authenticate: Callable[[Request], Principal]
+) -> APIRouter:
+    router = APIRouter(prefix="/poles", tags=["pôles"])
+    Reader = Annotated[Principal, Depends(require_roles(authenticate, *EVERY_ROLE))]
+    State = Annotated[Principal, Depends(require_roles(authenticate, "state"))]
+
+    @router.get("", summary="The pôles, with their label status")
+    async def find(
+        _: Reader, status: LabelStatus | None = None, region: str | None = None
+    ) -> list[dict[str, Any]]:
+        return [
+            p.model_dump(mode="json")
+            for p in await handlers.poles.find(status=status, region=region)
+        ]
+
+    @router.get("/{pole_id}", summary="One pôle and its label history")
+    async def read(pole_id: str, _: Reader) -> dict[str, Any]:
+        found = await handlers.poles.load(pole_id)
+        if found is None:
+            raise NotFound(f"no pôle {pole_id}")
+        return found[1].model_dump(mode="json")
+
+    @router.post(
+        "/{pole_id}/label-decisions",
+        summary="Record a label decision",
+        description="labelled (a candidate: the ecotech pôles), renewed (a group-3 pôle "
+        "of 2008) or delabelled; effective from the start of `decided_on` (Paris).",
+    )
+    async def decide(
+        pole_id: str,
+        body: LabelDecisionBody,
+        principal: State,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Answer:
+        command = Command(principal.subject, principal.roles, idempotency_key)
+        return await handlers.decide_label(
+            command, pole_id, body.decision, body.decided_on, body.reference
+        )
+
+    return router

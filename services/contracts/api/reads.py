@@ -1,0 +1,129 @@
+"""Reads for every role: contracts by pôle, region and status; one contract; its history; its
+indicator progress; the signature dashboard. See ``domain.visibility`` for who sees unvalidated
+indicator reports."""
+
+# No ``from __future__ import annotations``: FastAPI must see the dependencies that the local
+# ``Annotated`` aliases carry when it reads the route signatures.
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from services.contracts.domain.clocks import reports_overdue, signature_overdue
+from services.contracts.domain.contract import Contract, Status
+from services.contracts.domain.errors import NotFound
+from services.contracts.domain.progress import progress
+from services.contracts.domain.visibility import UNVALIDATED_EVENTS, sees_unvalidated_reports
+from services.contracts.store import ContractRepository
+from shared.auth import Principal, require_roles
+from shared.clock import Clock
+
+EVERY_ROLE = ("state", "cdc", "region:*", "pole:*", "operator", "integrator")
+View = dict[str, Any]
+
+
+def summary(contract: Contract) -> View:
+    return {
+        "contract_id": contract.contract_id,
+        "pole_id": contract.pole_id,
+        "pole_name": contract.pole_name,
+        "region_codes": contract.region_codes,
+        "status": contract.status,
+        "version": contract.current.version,
+        "period_start_year": contract.period_start_year,
+        "period_end_year": contract.period_end_year,
+        "signature_deadline": contract.signature_deadline.isoformat(),
+        "unsigned_party_ids": contract.unsigned_party_ids(),
+        "rating": contract.evaluation.rating if contract.evaluation else None,
+    }
+
+
+def signature_row(contract: Contract, now_overdue: bool) -> View:
+    signed = {s.party_id: s for s in contract.signatures}
+    return {
+        **summary(contract),
+        "signature_overdue": now_overdue,
+        "parties": [
+            {
+                "party_id": p.party_id,
+                "kind": p.kind,
+                "name": p.name,
+                "signed": p.party_id in signed,
+                **(
+                    signed[p.party_id].model_dump(mode="json", exclude={"party_id"})
+                    if p.party_id in signed
+                    else {}
+                ),
+            }
+            for p in contract.parties
+        ],
+    }
+
+
+def contract_reads(
+    contracts: ContractRepository, clock: Clock, authenticate: Callable[[Request], Principal]
+) -> APIRouter:
+    router = APIRouter(tags=["contract reads"])
+    Reader = Annotated[Principal, Depends(require_roles(authenticate, *EVERY_ROLE))]
+
+    async def one(contract_id: str) -> Contract:
+        found = await contracts.load(contract_id)
+        if found is None:
+            raise NotFound(f"no contract {contract_id}")
+        return found[1]
+
+    @router.get("/contracts", summary="Contracts by pôle, region and status")
+    async def find(
+        _: Reader,
+        pole_id: str | None = None,
+        region: Annotated[str | None, Query(description="INSEE code")] = None,
+        status: Status | None = None,
+    ) -> list[View]:
+        return [
+            summary(c) for c in await contracts.find(pole_id=pole_id, region=region, status=status)
+        ]
+
+    @router.get("/contracts/{contract_id}", summary="One contract, all its terms and versions")
+    async def read(contract_id: str, reader: Reader) -> View:
+        contract = await one(contract_id)
+        view = contract.model_dump(mode="json")
+        if not sees_unvalidated_reports(reader.roles, contract):
+            view["reports"] = [r for r in view["reports"] if r["status"] == "validated"]
+        now = clock.now()
+        view["signature_overdue"] = signature_overdue(contract, now)
+        view["reports_overdue"] = reports_overdue(contract, now)
+        return view
+
+    @router.get("/contracts/{contract_id}/history", summary="Every event of the contract")
+    async def history(contract_id: str, reader: Reader) -> View:
+        contract = await one(contract_id)
+        events = await contracts.history(contract_id) or []
+        if not sees_unvalidated_reports(reader.roles, contract):
+            events = [e for e in events if e["type"] not in UNVALIDATED_EVENTS]
+        return {"contract_id": contract_id, "events": events}
+
+    @router.get("/contracts/{contract_id}/progress", summary="Indicators: actual against target")
+    async def read_progress(
+        contract_id: str, reader: Reader, version: Annotated[int | None, Query(ge=1)] = None
+    ) -> View:
+        contract = await one(contract_id)
+        return progress(contract, version, sees_unvalidated_reports(reader.roles, contract))
+
+    @router.get("/dashboards/signatures", summary="Who has signed what, and what is overdue")
+    async def signatures(_: Reader, pole_id: str | None = None, region: str | None = None) -> View:
+        now = clock.now()
+        rows = [
+            signature_row(c, signature_overdue(c, now))
+            for c in await contracts.find(pole_id=pole_id, region=region)
+        ]
+        return {
+            "as_of": now.isoformat(),
+            "totals": {
+                "contracts": len(rows),
+                "fully_signed": sum(not r["unsigned_party_ids"] for r in rows),
+                "signature_overdue": sum(r["signature_overdue"] for r in rows),
+            },
+            "contracts": rows,
+        }
+
+    return router

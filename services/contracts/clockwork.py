@@ -1,0 +1,95 @@
+"""The background jobs: the contract clock (overdue events, activation) and the gauges.
+
+The clock job asks the store for the contracts whose ``next_clock_at`` has passed, and for each
+one runs ``tick`` and saves its events with the flags that stop them firing again, in one
+guarded update: two instances, or a restart, cannot raise the same event twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+from services.contracts.domain.clocks import reports_overdue, signature_overdue, tick
+from services.contracts.domain.contract import STATUSES
+from services.contracts.store import ContractRepository
+from shared.clock import Clock
+from shared.service import Background
+from shared.store import retry_on_conflict
+
+log = logging.getLogger(__name__)
+
+
+class ContractMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.contracts = Gauge(
+            "poles_contracts", "Performance contracts by status", ["status"], registry=registry
+        )
+        self.signatures_overdue = Gauge(
+            "poles_contract_signatures_overdue",
+            "Contracts not signed by every party after their signature deadline",
+            registry=registry,
+        )
+        self.reports_overdue = Gauge(
+            "poles_indicator_reports_overdue",
+            "Yearly indicator reports past their due date and still not filed",
+            registry=registry,
+        )
+        self.clock_events = Counter(
+            "poles_contract_clock_events_total",
+            "Events raised by the contract clock",
+            ["type"],
+            registry=registry,
+        )
+
+
+async def fire_due(contracts: ContractRepository, clock: Clock, metrics: ContractMetrics) -> int:
+    """One pass of the clock; returns how many events it raised."""
+    raised = 0
+    for contract_id in await contracts.due(clock.now()):
+
+        async def attempt(contract_id: str = contract_id) -> int:
+            found = await contracts.load(contract_id)
+            if found is None:
+                return 0
+            loaded, contract = found
+            now = clock.now()
+            events = tick(contract, now)
+            if events:
+                await contracts.save(loaded, contract, events, now, None)
+            for event in events:
+                metrics.clock_events.labels(event.type_name).inc()
+            return len(events)
+
+        raised += await retry_on_conflict(attempt)
+    return raised
+
+
+async def refresh_gauges(
+    contracts: ContractRepository, clock: Clock, metrics: ContractMetrics
+) -> None:
+    now = clock.now()
+    every = await contracts.find()
+    for status in STATUSES:
+        metrics.contracts.labels(status).set(sum(c.status == status for c in every))
+    metrics.signatures_overdue.set(sum(signature_overdue(c, now) for c in every))
+    metrics.reports_overdue.set(sum(len(reports_overdue(c, now)) for c in every))
+
+
+def every(seconds: float, step: Callable[[], Awaitable[object]], name: str) -> Background:
+    """A background job running ``step`` every ``seconds``; a failed pass is logged and retried."""
+
+    async def job() -> None:
+        while True:
+            try:
+                await step()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("%s failed; trying again in %ss", name, seconds)
+            await asyncio.sleep(seconds)
+
+    return job

@@ -1,0 +1,1 @@
+"""Pure domain of performance contracts and pôle labels: rules and state machines, no I/O."""

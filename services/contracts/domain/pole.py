@@ -1,0 +1,134 @@
+"""A pôle's label over time, and whether it may receive a contract.
+
+At startup the reference list gives the 2008 situation: the 58 pôles confirmed for 2009-2011 may
+have a contract; the 13 group-3 pôles keep the label until end-2009 but get no contract
+(``reconfiguring``); the six ecotech pôles are ``candidate``s. The State then records the label
+decisions of 11 May 2010 (labelled, renewed, delabelled); each takes effect at the start of its
+day (Europe/Paris) and is published on ``contracts.pole``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from services.contracts.domain.calendar import day_start, year_start
+from services.contracts.domain.errors import Conflict
+from shared.events.base import EventData
+from shared.events.contracts import PoleDelabelled, PoleLabelled, PoleRenewed
+from shared.reference.poles import GROUP_3_2008, Pole
+
+LabelStatus = Literal["labelled", "reconfiguring", "candidate", "delabelled"]
+Decision = Literal["labelled", "renewed", "delabelled"]
+
+PHASE_1_EVALUATION = date(2008, 6, 18)
+GROUP_3_LABEL_UNTIL = year_start(2010)
+
+
+class LabelChange(BaseModel):
+    status: LabelStatus
+    effective_at: datetime
+    reference: str
+
+
+class PoleRecord(BaseModel):
+    pole_id: str
+    name: str
+    region_codes: list[str]
+    theme: str
+    category: str
+    ecotech: bool
+    status: LabelStatus
+    contracts_from: datetime | None = Field(description="when it may first receive a contract")
+    label_until: datetime | None = None
+    history: list[LabelChange]
+
+    @classmethod
+    def from_reference(cls, pole: Pole) -> PoleRecord:
+        labelled = LabelChange(
+            status="labelled",
+            effective_at=year_start(pole.labelled_year),
+            reference=f"labelled in {pole.labelled_year}",
+        )
+        facts = {
+            "pole_id": pole.id,
+            "name": pole.name,
+            "region_codes": list(pole.region_codes),
+            "theme": pole.theme,
+            "category": pole.category,
+            "ecotech": pole.ecotech,
+        }
+        if pole.ecotech:
+            return cls(
+                **facts,
+                status="candidate",
+                contracts_from=None,
+                history=[
+                    LabelChange(
+                        status="candidate",
+                        effective_at=year_start(2009),
+                        reference="applicant to the 2009 eco-technology call",
+                    )
+                ],
+            )
+        if pole.id in GROUP_3_2008:
+            return cls(
+                **facts,
+                status="reconfiguring",
+                contracts_from=None,
+                label_until=GROUP_3_LABEL_UNTIL,
+                history=[
+                    labelled,
+                    LabelChange(
+                        status="reconfiguring",
+                        effective_at=day_start(PHASE_1_EVALUATION),
+                        reference="phase 1 evaluation: label kept only until end-2009",
+                    ),
+                ],
+            )
+        return cls(
+            **facts, status="labelled", contracts_from=labelled.effective_at, history=[labelled]
+        )
+
+    def may_contract_at(self, now: datetime) -> bool:
+        return (
+            self.contracts_from is not None
+            and self.contracts_from <= now
+            and (self.label_until is None or now < self.label_until)
+        )
+
+    def require_contract_allowed(self, now: datetime) -> None:
+        if not self.may_contract_at(now):
+            when = f" (from {self.contracts_from.isoformat()})" if self.contracts_from else ""
+            raise Conflict(
+                f"{self.pole_id} may not receive a contract now: its label is {self.status}{when}"
+            )
+
+    def decide(self, decision: Decision, decided_on: date, reference: str) -> EventData:
+        allowed_from: dict[Decision, tuple[LabelStatus, ...]] = {
+            "labelled": ("candidate",),
+            "renewed": ("reconfiguring",),
+            "delabelled": ("labelled", "reconfiguring"),
+        }
+        if self.status not in allowed_from[decision]:
+            raise Conflict(f"{self.pole_id} is {self.status}: it cannot be {decision}")
+        effective_at = day_start(decided_on)
+        if decision == "delabelled":
+            self.status, self.contracts_from, self.label_until = "delabelled", None, effective_at
+        else:
+            self.status, self.contracts_from, self.label_until = "labelled", effective_at, None
+        self.history.append(
+            LabelChange(status=self.status, effective_at=effective_at, reference=reference)
+        )
+        facts = {
+            "pole_id": self.pole_id,
+            "pole_name": self.name,
+            "region_codes": self.region_codes,
+            "decided_on": decided_on,
+            "effective_at": effective_at,
+            "reference": reference,
+        }
+        event = {"labelled": PoleLabelled, "renewed": PoleRenewed, "delabelled": PoleDelabelled}
+        return event[decision](**facts)

@@ -1,0 +1,18 @@
+"""The contracts service's settings (environment prefix ``POLES_``)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from shared.settings import ServiceSettings
+
+
+class ContractsSettings(ServiceSettings):
+    service: str = "contracts"
+    http_port: int = 8003
+    contracts_clock_seconds: float = Field(
+        default=1.0, description="how often the clock job looks for overdue signatures and reports"
+    )
+    contracts_metrics_seconds: float = Field(
+        default=5.0, description="how often the gauges are recomputed from the store"
+    )

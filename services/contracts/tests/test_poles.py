@@ -1,0 +1,82 @@
+"""The reference list at startup (the 2008 situation) and the label decisions of 11 May 2010."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+
+import pytest
+
+from services.contracts.domain.errors import Conflict
+from services.contracts.domain.pole import PoleRecord
+from services.contracts.tests.builders import paris
+from shared.events.contracts import PoleDelabelled, PoleLabelled, PoleRenewed
+from shared.reference.poles import DELABELLED_2010, RENEWED_2010, all_poles, poles_by_id
+
+CIADT = date(2010, 5, 11)
+
+
+def record(pole_id: str) -> PoleRecord:
+    return PoleRecord.from_reference(poles_by_id()[pole_id])
+
+
+def ecotech_id() -> str:
+    return next(p.id for p in all_poles() if p.ecotech)
+
+
+def test_the_2008_situation() -> None:
+    statuses = Counter(PoleRecord.from_reference(p).status for p in all_poles())
+    assert statuses == {"labelled": 58, "reconfiguring": 13, "candidate": 6}
+
+
+def test_confirmed_poles_may_contract_in_2009() -> None:
+    assert record("aerospace-valley").may_contract_at(paris(2009, 1, 15))
+
+
+def test_group_3_poles_get_no_contract_until_renewed() -> None:
+    pole = record(RENEWED_2010[0])
+    assert not pole.may_contract_at(paris(2009, 3, 1))
+    with pytest.raises(Conflict, match="reconfiguring"):
+        pole.require_contract_allowed(paris(2009, 3, 1))
+    event = pole.decide("renewed", CIADT, "CIADT of 11 May 2010")
+    assert isinstance(event, PoleRenewed)
+    assert event.effective_at == paris(2010, 5, 11)
+    assert not pole.may_contract_at(paris(2010, 5, 10, 23))
+    assert pole.may_contract_at(paris(2010, 5, 11))
+
+
+def test_ecotech_poles_may_contract_only_from_their_labelling() -> None:
+    pole = record(ecotech_id())
+    assert not pole.may_contract_at(paris(2010, 1, 1))
+    assert isinstance(pole.decide("labelled", CIADT, "CIADT of 11 May 2010"), PoleLabelled)
+    assert pole.may_contract_at(paris(2010, 6, 1))
+    assert not pole.may_contract_at(paris(2010, 5, 10))
+
+
+def test_delabelled_poles_lose_the_label() -> None:
+    pole = record(DELABELLED_2010[0])
+    event = pole.decide("delabelled", CIADT, "CIADT of 11 May 2010")
+    assert isinstance(event, PoleDelabelled)
+    assert pole.status == "delabelled"
+    assert pole.label_until == paris(2010, 5, 11)
+    assert not pole.may_contract_at(paris(2011, 1, 1))
+
+
+@pytest.mark.parametrize(
+    ("pole_id", "decision"),
+    [
+        ("aerospace-valley", "labelled"),
+        ("aerospace-valley", "renewed"),
+        (RENEWED_2010[0], "labelled"),
+    ],
+)
+def test_decisions_that_do_not_fit_the_label(pole_id: str, decision: str) -> None:
+    with pytest.raises(Conflict):
+        record(pole_id).decide(decision, CIADT, "x")  # type: ignore[arg-type]
+
+
+def test_a_decision_is_taken_once() -> None:
+    pole = record(ecotech_id())
+    pole.decide("labelled", CIADT, "x")
+    with pytest.raises(Conflict):
+        pole.decide("labelled", CIADT, "x")
