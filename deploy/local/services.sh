@@ -7,7 +7,8 @@
 # <local>/logs/<name>.log, and is ready when GET /health/ready answers 200 (its broker and its
 # store answer). Starting a running service or stopping a stopped one is harmless.
 #
-# Environment: POLES_LOCAL_DIR (default <repo>/.local); any POLES_* setting is passed through.
+# Environment: POLES_LOCAL_DIR (default <repo>/.local), SERVICES_PORT_BASE (default 8000); any
+# POLES_* setting (POLES_KAFKA_BOOTSTRAP, POLES_MONGO_URL, ...) is passed through to the services.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -17,7 +18,8 @@ RUN="$LOCAL/run"
 LOGS="$LOCAL/logs"
 TIMEOUT="${SERVICES_START_TIMEOUT:-60}"
 
-declare -A PORTS=([calls]=8001 [funding]=8002 [contracts]=8003 [notify]=8004)
+BASE="${SERVICES_PORT_BASE:-8000}"  # calls on BASE+1, funding +2, contracts +3, notify +4
+declare -A PORTS=([calls]=$((BASE + 1)) [funding]=$((BASE + 2)) [contracts]=$((BASE + 3)) [notify]=$((BASE + 4)))
 ALL=(calls funding contracts notify)
 
 say() { echo "services: $*"; }
