@@ -140,7 +140,9 @@ def build_runtime(settings: ServiceSettings) -> Runtime:
         broker=create_broker(settings, registry),
         mongo=mongo,
         db=mongo.get_database(settings.database_name),
-        clock=clock_from_settings(settings.clock_start, settings.clock_speed),
+        clock=clock_from_settings(
+            settings.clock_start, settings.clock_speed, settings.clock_anchor
+        ),
     )
 
 

@@ -40,6 +40,10 @@ class ServiceSettings(BaseSettings):
         default=None, description="simulated clock: the instant the service starts at"
     )
     clock_speed: float = Field(default=1.0, description="simulated seconds per real second")
+    clock_anchor: float | None = Field(
+        default=None,
+        description="simulated clock: the real Unix time at which it reads clock_start",
+    )
     log_level: str = "INFO"
 
     @property
