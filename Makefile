@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 LOCAL := deploy/local
 
-.PHONY: help setup up down demo test lint unit status topics
+.PHONY: help setup up down demo bench chaos test lint unit status
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -28,8 +28,14 @@ status: ## say what runs
 	@$(LOCAL)/ferretdb.sh status || true
 	@$(LOCAL)/services.sh status || true
 
-demo: up ## bring the platform up and run its main job
-	@$(LOCAL)/where.sh
+demo: setup ## start the platform, replay phase 2 (2008-2012) on a simulated clock, report, leave it running
+	@$(PY) -m tests.story
+
+bench: setup ## end-to-end benchmark against raw Kafka on its own stack (prints a table; never fails on time)
+	@$(PY) -m tests.bench
+
+chaos: setup ## kill services, the broker and the store under load; check nothing is lost or doubled
+	@$(PY) -m tests.chaos
 
 lint: setup ## ruff and mypy (strict)
 	@.venv/bin/ruff check .
