@@ -12,13 +12,15 @@ help: ## list the commands
 setup: ## install what is missing (virtualenv, Kafka jars, FerretDB binary, kcat, prometheus)
 	@$(LOCAL)/setup.sh
 
-up: setup ## start Kafka, the document store and the four services in the background
+up: setup ## start Kafka, the document store, the four services and Prometheus in the background
 	@$(LOCAL)/kafka.sh start
 	@$(LOCAL)/ferretdb.sh start
 	@$(PY) -m shared.topics create
 	@$(LOCAL)/services.sh start
+	@$(LOCAL)/prometheus.sh start
 
-down: ## stop the services, the document store and Kafka
+down: ## stop Prometheus, the services, the document store and Kafka
+	@$(LOCAL)/prometheus.sh stop
 	@$(LOCAL)/services.sh stop
 	@$(LOCAL)/ferretdb.sh stop
 	@$(LOCAL)/kafka.sh stop
@@ -27,6 +29,7 @@ status: ## say what runs
 	@$(LOCAL)/kafka.sh status || true
 	@$(LOCAL)/ferretdb.sh status || true
 	@$(LOCAL)/services.sh status || true
+	@$(LOCAL)/prometheus.sh status || true
 
 demo: setup ## start the platform, replay phase 2 (2008-2012) on a simulated clock, report, leave it running
 	@$(PY) -m tests.story

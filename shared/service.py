@@ -28,6 +28,7 @@ from shared.deadletter import DeadLetters
 from shared.events.base import EventData
 from shared.http import BodySizeLimit, health_router
 from shared.kafka import create_broker, outbox_publisher, raw_sender
+from shared.lag import ConsumerLag
 from shared.logs import configure_logging
 from shared.outbox import OutboxRelay, RelayMetrics
 from shared.settings import ServiceSettings
@@ -98,9 +99,12 @@ class Runtime:
             raw = message.raw_message
             await consumer.handle_batch(raw if isinstance(raw, tuple | list) else (raw,))
 
+        group_id = f"{self.settings.topic_prefix}poles-{self.settings.service}"
+        names = [self.topic_name(topic) for topic in topics]
+        self.background.append(ConsumerLag(self.settings, group_id, names, self.registry).run)
         self.broker.subscriber(
-            *[self.topic_name(topic) for topic in topics],
-            group_id=f"{self.settings.topic_prefix}poles-{self.settings.service}",
+            *names,
+            group_id=group_id,
             batch=True,
             max_records=self.settings.consumer_max_records,
             auto_offset_reset="earliest",

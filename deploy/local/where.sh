@@ -9,6 +9,7 @@ Pôles 2.0 is running on 127.0.0.1:
   notify     http://127.0.0.1:8004/docs    http://127.0.0.1:8004/asyncapi.json   http://127.0.0.1:8004/metrics
   Kafka      127.0.0.1:9092   (kcat -b 127.0.0.1:9092 -L)
   FerretDB   mongodb://127.0.0.1:27017   (one database per service: poles_calls, poles_funding, ...)
+  Prometheus http://127.0.0.1:9090   (alerts: /alerts; runbook: deploy/RUNBOOK.md)
   logs       .local/logs/
 A token for the API:  source .local/secrets/auth.env && .venv/bin/python -m shared.auth mint --role operator
 Stop everything with: make down
