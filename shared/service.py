@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -40,6 +40,23 @@ log = logging.getLogger(__name__)
 Background = Callable[[], Coroutine[Any, Any, None]]
 
 
+def every(seconds: float, step: Callable[[], Awaitable[object]], name: str) -> Background:
+    """A background job that runs ``step`` every ``seconds``; a failed pass is logged and the
+    job goes on (a store that is down for a while must not end the service's clocks)."""
+
+    async def job() -> None:
+        while True:
+            try:
+                await step()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("%s failed; trying again in %ss", name, seconds)
+            await asyncio.sleep(seconds)
+
+    return job
+
+
 @dataclass
 class Runtime:
     """A service's clients and kernel parts, created once in its composition root."""
@@ -63,7 +80,12 @@ class Runtime:
             lease=timedelta(seconds=self.settings.outbox_lease_seconds),
             poll_interval=self.settings.relay_poll_seconds,
         )
+        self.every(self.settings.metrics_refresh_seconds, self.relay.observe, "outbox gauges")
         return self.relay
+
+    def every(self, seconds: float, step: Callable[[], Awaitable[object]], name: str) -> None:
+        """Run ``step`` every ``seconds`` while the service runs (clocks, gauges)."""
+        self.background.append(every(seconds, step, name))
 
     def topic_name(self, topic: Topic) -> str:
         """The topic's name on the broker (tests prefix every name to keep their runs apart)."""

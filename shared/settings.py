@@ -36,6 +36,9 @@ class ServiceSettings(BaseSettings):
     relay_poll_seconds: float = 0.5
     consumer_max_records: int = 500
     consumer_max_attempts: int = 3
+    metrics_refresh_seconds: float = Field(
+        default=5.0, description="how often gauges read from the store are refreshed"
+    )
     clock_start: datetime | None = Field(
         default=None, description="simulated clock: the instant the service starts at"
     )

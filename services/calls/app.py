@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 
 import uvicorn
 from fastapi import FastAPI, Request
@@ -25,7 +23,7 @@ from shared.clock import Clock
 from shared.deadletter import DeadLetters
 from shared.events import calls as events
 from shared.kafka import outbox_publisher, raw_sender
-from shared.service import Background, Runtime, build_runtime, create_service_app
+from shared.service import Runtime, build_runtime, create_service_app
 from shared.store import AggregateStore
 from shared.topics import CALLS_CALL, CALLS_COMMAND, CALLS_COMMAND_RESULT, CALLS_DOSSIER
 
@@ -46,15 +44,11 @@ def create_app(settings: CallsSettings | None = None, clock: Clock | None = None
         CallsMetrics(runtime.registry),
     )
     runtime.startup.append(lambda: create_indexes(runtime.db))
-    runtime.background.append(
-        every(settings.calls_close_check_seconds, "closing due calls", handlers.close_due_calls)
-    )
-    runtime.background.append(
-        every(
-            settings.calls_metrics_refresh_seconds,
-            "refreshing dossier gauges",
-            lambda: handlers.metrics.refresh(handlers.dossiers),
-        )
+    runtime.every(settings.calls_close_check_seconds, handlers.close_due_calls, "closing due calls")
+    runtime.every(
+        settings.metrics_refresh_seconds,
+        lambda: handlers.metrics.refresh(handlers.dossiers),
+        "refreshing dossier gauges",
     )
     subscribe_commands(runtime, handlers, settings)
     runtime.declare_publications(
@@ -118,22 +112,6 @@ def subscribe_commands(
         description="commands from the State's and the CDC's systems (JSON, bearer token in "
         "the 'authorization' header); answers on calls.command-result",
     )(on_command)
-
-
-def every(seconds: float, what: str, job: Callable[[], Awaitable[object]]) -> Background:
-    """A background job that runs ``job`` every ``seconds`` and survives its failures."""
-
-    async def loop() -> None:
-        while True:
-            try:
-                await job()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("%s failed; trying again", what)
-            await asyncio.sleep(seconds)
-
-    return loop
 
 
 def main() -> None:

@@ -13,6 +13,3 @@ class CallsSettings(ServiceSettings):
     calls_close_check_seconds: float = Field(
         default=1.0, gt=0, description="how often open calls are checked against their deadline"
     )
-    calls_metrics_refresh_seconds: float = Field(
-        default=5.0, gt=0, description="how often the dossier gauges are recomputed from the store"
-    )

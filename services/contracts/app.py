@@ -9,7 +9,7 @@ from services.contracts.api import install_error_handlers
 from services.contracts.api.commands import contract_commands
 from services.contracts.api.poles import pole_routes
 from services.contracts.api.reads import contract_reads
-from services.contracts.clockwork import ContractMetrics, every, fire_due, refresh_gauges
+from services.contracts.clockwork import ContractMetrics, fire_due, refresh_gauges
 from services.contracts.handlers import ContractHandlers
 from services.contracts.settings import ContractsSettings
 from services.contracts.store import CONTRACTS, POLES, ContractRepository, PoleRepository
@@ -28,24 +28,22 @@ def create_app(settings: ContractsSettings | None = None, clock: Clock | None = 
         runtime.clock = clock
     contracts = ContractRepository(runtime.db, runtime.wake_relay)
     poles = PoleRepository(runtime.db, runtime.wake_relay)
-    relay = runtime.outbox_relay([CONTRACTS, POLES])
+    runtime.outbox_relay([CONTRACTS, POLES])
     handlers = ContractHandlers(contracts, poles, runtime.clock)
     metrics = ContractMetrics(runtime.registry)
 
     runtime.startup += [contracts.create_indexes, poles.create_indexes, poles.load_reference]
 
-    async def observe() -> None:
-        await refresh_gauges(contracts, runtime.clock, metrics)
-        await relay.observe()
-
-    runtime.background += [
-        every(
-            settings.contracts_clock_seconds,
-            lambda: fire_due(contracts, runtime.clock, metrics),
-            "contract clock",
-        ),
-        every(settings.contracts_metrics_seconds, observe, "contract gauges"),
-    ]
+    runtime.every(
+        settings.contracts_clock_seconds,
+        lambda: fire_due(contracts, runtime.clock, metrics),
+        "contract clock",
+    )
+    runtime.every(
+        settings.metrics_refresh_seconds,
+        lambda: refresh_gauges(contracts, runtime.clock, metrics),
+        "contract gauges",
+    )
     runtime.declare_publications({CONTRACTS_CONTRACT: CONTRACT_EVENTS, CONTRACTS_POLE: POLE_EVENTS})
     authenticate = authenticator(settings.auth_secret.get_secret_value())
     app = create_service_app(

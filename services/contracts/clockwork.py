@@ -7,9 +7,7 @@ guarded update: two instances, or a restart, cannot raise the same event twice.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
@@ -17,7 +15,6 @@ from services.contracts.domain.clocks import reports_overdue, signature_overdue,
 from services.contracts.domain.contract import STATUSES
 from services.contracts.store import ContractRepository
 from shared.clock import Clock
-from shared.service import Background
 from shared.store import retry_on_conflict
 
 log = logging.getLogger(__name__)
@@ -77,19 +74,3 @@ async def refresh_gauges(
         metrics.contracts.labels(status).set(sum(c.status == status for c in every))
     metrics.signatures_overdue.set(sum(signature_overdue(c, now) for c in every))
     metrics.reports_overdue.set(sum(len(reports_overdue(c, now)) for c in every))
-
-
-def every(seconds: float, step: Callable[[], Awaitable[object]], name: str) -> Background:
-    """A background job running ``step`` every ``seconds``; a failed pass is logged and retried."""
-
-    async def job() -> None:
-        while True:
-            try:
-                await step()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("%s failed; trying again in %ss", name, seconds)
-            await asyncio.sleep(seconds)
-
-    return job

@@ -13,6 +13,3 @@ class ContractsSettings(ServiceSettings):
     contracts_clock_seconds: float = Field(
         default=1.0, description="how often the clock job looks for overdue signatures and reports"
     )
-    contracts_metrics_seconds: float = Field(
-        default=5.0, description="how often the gauges are recomputed from the store"
-    )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 import uvicorn
@@ -64,21 +63,11 @@ def create_app(settings: FundingSettings | None = None) -> FastAPI:
         lines = await store.all_lines([spec.id for spec in envelope.leaves])
         metrics.show(lines, await store.paid_by_line())
 
-    async def refresh_metrics_forever() -> None:
-        while True:
-            await asyncio.sleep(settings.metrics_refresh_seconds)
-            try:
-                await refresh_metrics()
-                if runtime.relay is not None:
-                    await runtime.relay.observe()
-            except Exception:
-                log.exception("refreshing the budget gauges failed; trying again")
-
     async def load() -> None:
         await load_lines(store, envelope, runtime.clock)
 
     runtime.startup.extend([store.create_indexes, load, refresh_metrics])
-    runtime.background.append(refresh_metrics_forever)
+    runtime.every(settings.metrics_refresh_seconds, refresh_metrics, "budget gauges")
     runtime.consume(
         TOPICS,
         subscribers(SourceEvents(budget, store, envelope, runtime.clock), OwnEvents(budget, store)),

@@ -24,7 +24,7 @@ async def test_a_submission_stamped_at_the_deadline_is_late_and_changes_nothing(
     isolation: Isolation,
 ) -> None:
     clock = ManualClock(IN_TIME)
-    settings = isolation.settings(CallsSettings, calls_metrics_refresh_seconds=0.1)
+    settings = isolation.settings(CallsSettings, metrics_refresh_seconds=0.1)
     async with serve(create_app(settings, clock=clock)) as client:
         assert (
             await client.post("/calls", json=platform_call(), headers=auth("state"))
@@ -43,7 +43,7 @@ async def test_a_submission_stamped_at_the_deadline_is_late_and_changes_nothing(
         gauge = 'poles_dossiers{call_id="PF-2008",status="submitted"} 1.0'
 
         async def gauge_shows_it() -> bool:
-            return gauge in (await client.get("/metrics/")).text
+            return gauge in (await client.get("/metrics")).text
 
         await eventually(gauge_shows_it, seconds=5)
         events = await read_events(isolation, "calls.dossier", lambda evs: len(evs) >= 1)

@@ -29,7 +29,7 @@ def count(events: list[CloudEvent], type_name: str) -> int:
 
 async def test_signature_overdue_fires_once_across_a_restart(isolation: Isolation) -> None:
     settings = isolation.settings(
-        ContractsSettings, contracts_clock_seconds=0.1, contracts_metrics_seconds=0.1
+        ContractsSettings, contracts_clock_seconds=0.1, metrics_refresh_seconds=0.1
     )
     clock = ManualClock(paris(2009, 6, 30, 23, 59, 59))
     async with serve(create_app(settings, clock=clock)) as client:

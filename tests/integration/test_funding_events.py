@@ -98,7 +98,7 @@ async def test_metrics_show_every_line_with_the_envelope_amounts_right_after_sta
     topics: Isolation,
 ) -> None:
     async with serve(create_app(topics.settings(FundingSettings))) as client:
-        samples = _samples((await client.get("/metrics/")).text)
+        samples = _samples((await client.get("/metrics")).text)
     amounts = {
         "animation": 50,
         "intervention": 600,
@@ -217,7 +217,7 @@ async def test_a_refusal_commits_nothing_says_why_once_and_is_counted(topics: Is
 
 
 async def _refused_count(client: httpx.AsyncClient) -> bool:
-    samples = _samples((await client.get("/metrics/")).text)
+    samples = _samples((await client.get("/metrics")).text)
     return samples[("poles_budget_commitments_refused_total", "intervention.platforms")] == 1
 
 
