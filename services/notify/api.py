@@ -1,0 +1,129 @@
+"""HTTP routes of notify (thin): authenticate, validate the body, call a handler, map errors."""
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Request, status
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from services.notify.domain.subscription import InvalidSubscription, SubscriptionConflict
+from services.notify.handlers import (
+    NewSubscription,
+    NotFound,
+    SubscriptionCommands,
+    delivery_view,
+)
+from shared.auth import Principal
+
+Answer = dict[str, Any]
+
+
+class SubscriptionBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    channel: Literal["webhook", "email"]
+    target: str = Field(min_length=3, max_length=2000, description="webhook URL or e-mail address")
+    event_types: list[Annotated[str, Field(max_length=200)]] = Field(
+        min_length=1,
+        max_length=50,
+        description="exact types, prefixes such as 'calls.dossier.' or 'calls.dossier.*', or '*'",
+    )
+    filters: dict[str, Annotated[str, Field(max_length=200)]] = Field(
+        default_factory=dict,
+        max_length=20,
+        description="top-level event fields: equal, or contained in a list field",
+    )
+
+
+class ReplayBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    since: AwareDatetime
+
+
+@contextmanager
+def http_errors() -> Iterator[None]:
+    try:
+        yield
+    except NotFound as error:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, detail="no such subscription or delivery"
+        ) from error
+    except SubscriptionConflict as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(error)) from error
+    except InvalidSubscription as error:
+        detail = [{"loc": ["body", error.field], "msg": str(error), "type": "value_error"}]
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=detail) from error
+
+
+def subscriptions_router(
+    commands: SubscriptionCommands, authenticated: Callable[[Request], Principal]
+) -> APIRouter:
+    router = APIRouter(tags=["subscriptions"])
+    Caller = Annotated[Principal, Depends(authenticated)]
+    Key = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+
+    @router.post("/subscriptions", status_code=status.HTTP_201_CREATED)
+    async def create(body: SubscriptionBody, caller: Caller, key: Key = None) -> Answer:
+        """Subscribe a webhook or an e-mail address to events; the answer holds the signing
+        secret (shown once; rotate it to get a new one)."""
+        request = NewSubscription(body.channel, body.target, body.event_types, body.filters)
+        with http_errors():
+            return await commands.create(caller, request, key)
+
+    @router.get("/subscriptions")
+    async def listed(caller: Caller) -> list[Answer]:
+        """Your subscriptions (an operator's: everyone's)."""
+        return await commands.listed(caller)
+
+    @router.get("/subscriptions/{subscription_id}")
+    async def get(subscription_id: str, caller: Caller) -> Answer:
+        with http_errors():
+            return await commands.get(caller, subscription_id)
+
+    @router.post("/subscriptions/{subscription_id}/pause")
+    async def pause(subscription_id: str, caller: Caller, key: Key = None) -> Answer:
+        with http_errors():
+            return await commands.pause(caller, subscription_id, key)
+
+    @router.post("/subscriptions/{subscription_id}/resume")
+    async def resume(subscription_id: str, caller: Caller, key: Key = None) -> Answer:
+        with http_errors():
+            return await commands.resume(caller, subscription_id, key)
+
+    @router.delete("/subscriptions/{subscription_id}")
+    async def delete(subscription_id: str, caller: Caller, key: Key = None) -> Answer:
+        with http_errors():
+            return await commands.delete(caller, subscription_id, key)
+
+    @router.post("/subscriptions/{subscription_id}/rotate-secret")
+    async def rotate_secret(subscription_id: str, caller: Caller, key: Key = None) -> Answer:
+        """A new signing secret; the previous one stays valid for a while (both sign)."""
+        with http_errors():
+            return await commands.rotate_secret(caller, subscription_id, key)
+
+    @router.get("/subscriptions/{subscription_id}/deliveries")
+    async def deliveries(subscription_id: str, caller: Caller) -> list[Answer]:
+        """The latest deliveries, each with its log of attempts."""
+        with http_errors():
+            return await commands.deliveries(caller, subscription_id)
+
+    @router.post("/subscriptions/{subscription_id}/replay")
+    async def replay_since(subscription_id: str, body: ReplayBody, caller: Caller) -> Answer:
+        """Send again everything the subscription matched since an instant."""
+        with http_errors():
+            return await commands.replay_since(caller, subscription_id, body.since)
+
+    @router.get("/deliveries/{delivery_id}", tags=["deliveries"])
+    async def delivery(delivery_id: str, caller: Caller) -> Answer:
+        with http_errors():
+            return delivery_view(await commands.delivery(caller, delivery_id))
+
+    @router.post("/deliveries/{delivery_id}/replay", tags=["deliveries"])
+    async def replay(delivery_id: str, caller: Caller) -> Answer:
+        """Send one delivery again, with the same webhook-id."""
+        with http_errors():
+            return await commands.replay_delivery(caller, delivery_id)
+
+    return router

@@ -1,0 +1,123 @@
+"""The notify service's composition root.
+
+Notify's time is the machine's (``SystemClock``), not the platform's simulated clock: its
+retries, leases and secret overlaps concern real receivers waiting in real time. The dates a
+person reads in an e-mail come from the event itself (a receipt's ``submitted_at``).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+import uvicorn
+from fastapi import FastAPI
+
+from services.notify.api import subscriptions_router
+from services.notify.dispatcher import Dispatcher
+from services.notify.handlers import SubscriptionCommands
+from services.notify.metrics import NotifyMetrics
+from services.notify.senders import MailSender, WebhookSender
+from services.notify.settings import NotifySettings
+from services.notify.store import (
+    DELIVERIES,
+    SUBSCRIPTIONS,
+    DeliveryRepository,
+    SubscriptionRepository,
+)
+from services.notify.subscribers import CONSUMED_TOPICS, DeliveryRecorder
+from shared.auth import authenticator
+from shared.clock import SystemClock
+from shared.events.notify import (
+    DeliveryFailed,
+    SubscriptionCreated,
+    SubscriptionDeleted,
+    SubscriptionDisabled,
+    SubscriptionPaused,
+    SubscriptionResumed,
+    SubscriptionSecretRotated,
+)
+from shared.service import build_runtime, create_service_app
+from shared.topics import NOTIFY_DELIVERY, NOTIFY_SUBSCRIPTION
+
+DESCRIPTION = (
+    "Subscriptions to the platform's events: signed webhooks (Standard Webhooks, CloudEvents "
+    "structured JSON) and French e-mail; receipts and decisions reach the people concerned."
+)
+
+
+def create_app(settings: NotifySettings | None = None) -> FastAPI:
+    settings = settings or NotifySettings()
+    runtime = build_runtime(settings)
+    clock = SystemClock()
+    metrics = NotifyMetrics(runtime.registry)
+    runtime.outbox_relay([SUBSCRIPTIONS, DELIVERIES])
+    subscriptions = SubscriptionRepository(runtime.db, runtime.wake_relay)
+    deliveries = DeliveryRepository(runtime.db, runtime.wake_relay)
+
+    client = httpx.AsyncClient(
+        timeout=settings.notify_request_timeout_seconds,
+        follow_redirects=False,
+        trust_env=False,
+        limits=httpx.Limits(max_connections=settings.notify_max_concurrent_deliveries),
+    )
+    dispatcher = Dispatcher(
+        settings,
+        deliveries,
+        subscriptions,
+        WebhookSender(client, settings.notify_allow_private_targets),
+        MailSender(settings),
+        metrics,
+        clock,
+    )
+    recorder = DeliveryRecorder(subscriptions, deliveries, dispatcher.wake, clock)
+    commands = SubscriptionCommands(
+        subscriptions,
+        deliveries,
+        clock,
+        settings.notify_allow_private_targets,
+        timedelta(seconds=settings.notify_secret_overlap_seconds),
+        dispatcher.wake,
+    )
+
+    async def create_indexes() -> None:
+        await subscriptions.create_indexes()
+        await deliveries.create_indexes()
+
+    async def refresh_gauges() -> None:
+        metrics.pending.set(await deliveries.count_pending())
+        metrics.disabled.set(await subscriptions.count_disabled())
+
+    runtime.startup.append(create_indexes)
+    runtime.background.append(dispatcher.run)
+    runtime.every(settings.metrics_refresh_seconds, refresh_gauges, "notify gauges")
+    runtime.consume(CONSUMED_TOPICS, handlers={}, fallback=recorder.on_any_event)
+    runtime.declare_publications(
+        {
+            NOTIFY_SUBSCRIPTION: [
+                SubscriptionCreated,
+                SubscriptionPaused,
+                SubscriptionResumed,
+                SubscriptionDeleted,
+                SubscriptionSecretRotated,
+                SubscriptionDisabled,
+            ],
+            NOTIFY_DELIVERY: [DeliveryFailed],
+        }
+    )
+    authenticated = authenticator(settings.auth_secret.get_secret_value())
+    return create_service_app(
+        runtime,
+        title="Pôles 2.0 — notify",
+        description=DESCRIPTION,
+        routers=[subscriptions_router(commands, authenticated)],
+    )
+
+
+def main() -> None:
+    settings = NotifySettings()
+    uvicorn.run(create_app(settings), host=settings.http_host, port=settings.http_port)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,159 @@
+"""The dispatcher: sends recorded deliveries, concurrently and under a lease, and schedules
+retries.
+
+Each claimed delivery is sent in its own task, at most ``notify_max_concurrent_deliveries`` at a
+time, each request bounded by a timeout: a slow or dead receiver holds one slot, never the
+others. The outcome of every attempt is logged on the delivery and on its subscription's health.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import datetime, timedelta
+
+from services.notify.domain.backoff import Outcome
+from services.notify.domain.delivery import Attempt, Delivery, RetrySchedule
+from services.notify.domain.subscription import (
+    FailurePolicy,
+    Subscription,
+    record_failure,
+    record_success,
+)
+from services.notify.metrics import NotifyMetrics
+from services.notify.senders import MailSender, Sent, WebhookSender
+from services.notify.settings import NotifySettings
+from services.notify.store import DeliveryRepository, SubscriptionRepository
+from shared.clock import Clock
+from shared.store import retry_on_conflict
+from shared.waiting import woken_or_timed_out
+
+log = logging.getLogger(__name__)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        settings: NotifySettings,
+        deliveries: DeliveryRepository,
+        subscriptions: SubscriptionRepository,
+        webhooks: WebhookSender,
+        mail: MailSender,
+        metrics: NotifyMetrics,
+        clock: Clock,
+    ) -> None:
+        self._clock = clock
+        self._deliveries = deliveries
+        self._subscriptions = subscriptions
+        self._webhooks = webhooks
+        self._mail = mail
+        self._metrics = metrics
+        self._slots = settings.notify_max_concurrent_deliveries
+        self._lease = timedelta(seconds=settings.notify_delivery_lease_seconds)
+        self._poll = settings.notify_dispatch_poll_seconds
+        self._schedule = RetrySchedule(
+            delays=settings.notify_retry_delays_seconds,
+            jitter=settings.notify_retry_jitter,
+            max_retry_after=settings.notify_max_retry_after_seconds,
+        )
+        self._policy = FailurePolicy(
+            failing_for=timedelta(seconds=settings.notify_disable_after_failing_seconds),
+            final_failures_in_row=settings.notify_disable_after_final_failures,
+        )
+        self._wake = asyncio.Event()
+        self._in_flight: set[asyncio.Task[None]] = set()
+
+    def wake(self) -> None:
+        """Called when deliveries were recorded: send them now, not at the next poll."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        try:
+            while True:
+                self._wake.clear()
+                free = self._slots - len(self._in_flight)
+                if free <= 0:
+                    await asyncio.wait(
+                        self._in_flight, timeout=self._poll, return_when=asyncio.FIRST_COMPLETED
+                    )
+                    continue
+                try:
+                    claimed = await self._deliveries.claim_due(self._clock.now(), self._lease, free)
+                except Exception:
+                    log.exception("claiming due deliveries failed; retrying")
+                    claimed = []
+                for delivery in claimed:
+                    task = asyncio.create_task(self._deliver(delivery))
+                    self._in_flight.add(task)
+                    task.add_done_callback(self._in_flight.discard)
+                if len(claimed) < free:
+                    await woken_or_timed_out(self._wake, self._poll)
+        finally:
+            for task in self._in_flight:
+                task.cancel()
+            await asyncio.gather(*self._in_flight, return_exceptions=True)
+            await self._webhooks.close()
+
+    async def _deliver(self, delivery: Delivery) -> None:
+        try:
+            await self._attempt(delivery)
+        except Exception:
+            log.exception(
+                "delivery %s failed unexpectedly; it comes again after its lease", delivery.id
+            )
+
+    async def _attempt(self, delivery: Delivery) -> None:
+        subscription = None
+        if delivery.subscription_id is not None:
+            found = await self._subscriptions.get(delivery.subscription_id)
+            subscription = found[1] if found else None
+        started_at, started = self._clock.now(), time.monotonic()
+        sent = await self._send(delivery, subscription, started_at)
+        latency = time.monotonic() - started
+        attempt = Attempt(
+            at=started_at,
+            outcome=sent.outcome,
+            status_code=sent.status_code,
+            latency_seconds=round(latency, 4),
+            error=sent.error,
+        )
+        done = await self._deliveries.finish(delivery.id, attempt, self._schedule, sent.retry_after)
+        status = "retry" if done.status == "pending" else done.status
+        self._metrics.notifications.labels(delivery.channel, status).inc()
+        self._metrics.latency.labels(delivery.channel).observe(latency)
+        if subscription is not None and subscription.status == "active":
+            await self._record_health(subscription.id, sent.outcome, done.status == "failed")
+
+    async def _send(
+        self, delivery: Delivery, subscription: Subscription | None, now: datetime
+    ) -> Sent:
+        if delivery.subscription_id is not None and (
+            subscription is None or subscription.status != "active"
+        ):
+            state = subscription.status if subscription else "gone"
+            return Sent(Outcome.FINAL, error=f"the subscription is {state}")
+        if delivery.channel == "webhook":
+            secrets = subscription.signing_secrets(now) if subscription else []
+            return await self._webhooks.send(delivery, secrets)
+        return await self._mail.send(delivery)
+
+    async def _record_health(self, subscription_id: str, outcome: Outcome, gave_up: bool) -> None:
+        """A success heals the subscription; failures for too long disable it."""
+
+        async def apply() -> None:
+            found = await self._subscriptions.get(subscription_id)
+            if found is None:
+                return
+            loaded, subscription = found
+            now = self._clock.now()
+            if outcome == Outcome.DELIVERED:
+                healed = record_success(subscription)
+                if healed is not None:
+                    await self._subscriptions.save(loaded, healed, None, now)
+                return
+            decided = record_failure(subscription, now, gave_up, self._policy)
+            if decided is not None:
+                await self._subscriptions.save(loaded, decided[0], decided[1], now)
+
+        await retry_on_conflict(apply)

@@ -1,0 +1,1 @@
+"""Notify's rules, pure Python: who may see what, what matches, signing, retries, templates."""

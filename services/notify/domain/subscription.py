@@ -1,0 +1,247 @@
+"""The subscription aggregate: who asked, what for, where to, and whether it still sends.
+
+Every decision returns the new state and the event to publish; a decision that makes no sense in
+the current state raises ``SubscriptionConflict`` (HTTP 409).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any, Literal, TypeVar
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict
+
+from services.notify.domain.matching import (
+    FILTER_FIELD,
+    InvalidPattern,
+    filters_match,
+    normalize_pattern,
+    type_matches,
+)
+from services.notify.domain.signing import new_secret
+from services.notify.domain.visibility import may_see
+from shared.auth import Principal
+from shared.events.notify import (
+    Channel,
+    SubscriptionCreated,
+    SubscriptionDeleted,
+    SubscriptionDisabled,
+    SubscriptionFacts,
+    SubscriptionPaused,
+    SubscriptionResumed,
+    SubscriptionSecretRotated,
+)
+
+Status = Literal["active", "paused", "disabled", "deleted"]
+EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
+
+
+class SubscriptionConflict(Exception):
+    """The subscription's state forbids this (paused twice, rotating an e-mail's secret...)."""
+
+
+class InvalidSubscription(ValueError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class Secret(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    value: str
+    valid_until: datetime | None = None
+
+    def valid_at(self, now: datetime) -> bool:
+        return self.valid_until is None or now < self.valid_until
+
+
+class FailurePolicy(BaseModel):
+    """When a failing subscription is disabled."""
+
+    failing_for: timedelta
+    final_failures_in_row: int
+
+
+class Subscription(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    owner_subject: str
+    owner_roles: list[str]
+    channel: Channel
+    target: str
+    event_types: list[str]
+    filters: dict[str, str]
+    status: Status = "active"
+    secrets: list[Secret] = []
+    created_at: datetime
+    failing_since: datetime | None = None
+    final_failures_in_row: int = 0
+
+    def signing_secrets(self, now: datetime) -> list[str]:
+        return [secret.value for secret in self.secrets if secret.valid_at(now)]
+
+    def selects(self, event_type: str, data: Mapping[str, Any]) -> bool:
+        """Whether this subscription receives the event: active, asked for, and visible to
+        its owner."""
+        return (
+            self.status == "active"
+            and type_matches(self.event_types, event_type)
+            and filters_match(self.filters, data)
+            and may_see(self.owner_roles, event_type, data)
+        )
+
+    def readable_by(self, principal: Principal) -> bool:
+        return principal.subject == self.owner_subject or principal.has("operator")
+
+
+FactsT = TypeVar("FactsT", bound=SubscriptionFacts)
+
+
+def _event(model: type[FactsT], sub: Subscription, now: datetime, **fields: Any) -> FactsT:
+    return model(subscription_id=sub.id, owner_subject=sub.owner_subject, at=now, **fields)
+
+
+def create(
+    subscription_id: str,
+    owner: Principal,
+    channel: Channel,
+    target: str,
+    event_types: list[str],
+    filters: dict[str, str],
+    now: datetime,
+) -> tuple[Subscription, SubscriptionCreated]:
+    check_target(channel, target)
+    if not event_types:
+        raise InvalidSubscription("event_types", "name at least one event type or prefix")
+    try:
+        patterns = sorted({normalize_pattern(pattern) for pattern in event_types})
+    except InvalidPattern as error:
+        raise InvalidSubscription("event_types", str(error)) from error
+    for field in filters:
+        if not FILTER_FIELD.match(field):
+            raise InvalidSubscription("filters", f"{field!r} is not an event field name")
+    subscription = Subscription(
+        id=subscription_id,
+        owner_subject=owner.subject,
+        owner_roles=sorted(owner.roles),
+        channel=channel,
+        target=target,
+        event_types=patterns,
+        filters=dict(filters),
+        secrets=[Secret(value=new_secret())] if channel == "webhook" else [],
+        created_at=now,
+    )
+    event = SubscriptionCreated(
+        subscription_id=subscription_id,
+        owner_subject=owner.subject,
+        at=now,
+        owner_roles=subscription.owner_roles,
+        channel=channel,
+        target=target,
+        event_types=patterns,
+        filters=subscription.filters,
+    )
+    return subscription, event
+
+
+def check_target(channel: Channel, target: str) -> None:
+    """The target's syntax; whether a webhook's host is public is checked where DNS is."""
+    if channel == "email":
+        if not EMAIL.match(target):
+            raise InvalidSubscription("target", "not an e-mail address")
+        return
+    try:
+        parts = urlsplit(target)
+        parts.port  # noqa: B018 - raises for a port that is not a number in 0-65535
+        (parts.hostname or "").encode("idna")  # raises for a name no resolver takes
+    except ValueError as error:
+        raise InvalidSubscription("target", f"not a valid URL: {error}") from error
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise InvalidSubscription("target", "a webhook is an http or https URL with a host")
+    if parts.username or parts.password:
+        raise InvalidSubscription("target", "a webhook URL may not carry credentials")
+
+
+def pause(sub: Subscription, now: datetime) -> tuple[Subscription, SubscriptionFacts]:
+    if sub.status != "active":
+        raise SubscriptionConflict(f"only an active subscription can be paused; it is {sub.status}")
+    return sub.model_copy(update={"status": "paused"}), _event(SubscriptionPaused, sub, now)
+
+
+def resume(sub: Subscription, now: datetime) -> tuple[Subscription, SubscriptionFacts]:
+    if sub.status not in {"paused", "disabled"}:
+        raise SubscriptionConflict(
+            f"only a paused or disabled subscription can be resumed; it is {sub.status}"
+        )
+    resumed = sub.model_copy(
+        update={"status": "active", "failing_since": None, "final_failures_in_row": 0}
+    )
+    return resumed, _event(SubscriptionResumed, sub, now)
+
+
+def delete(sub: Subscription, now: datetime) -> tuple[Subscription, SubscriptionFacts]:
+    if sub.status == "deleted":
+        raise SubscriptionConflict("the subscription is already deleted")
+    return sub.model_copy(update={"status": "deleted"}), _event(SubscriptionDeleted, sub, now)
+
+
+def rotate_secret(
+    sub: Subscription, now: datetime, overlap: timedelta
+) -> tuple[Subscription, SubscriptionSecretRotated]:
+    """A new secret signs from now on; the current ones stay valid for ``overlap``."""
+    if sub.channel != "webhook":
+        raise SubscriptionConflict("only a webhook subscription has a signing secret")
+    if sub.status == "deleted":
+        raise SubscriptionConflict("the subscription is deleted")
+    until = now + overlap
+    kept = [
+        secret.model_copy(update={"valid_until": min(secret.valid_until or until, until)})
+        for secret in sub.secrets
+        if secret.valid_at(now)
+    ]
+    rotated = sub.model_copy(update={"secrets": [Secret(value=new_secret()), *kept]})
+    return rotated, _event(SubscriptionSecretRotated, sub, now, previous_secret_valid_until=until)
+
+
+def record_success(sub: Subscription) -> Subscription | None:
+    """A delivery went through: the subscription is healthy again (None: nothing to save)."""
+    if sub.failing_since is None and sub.final_failures_in_row == 0:
+        return None
+    return sub.model_copy(update={"failing_since": None, "final_failures_in_row": 0})
+
+
+def record_failure(
+    sub: Subscription, now: datetime, final: bool, policy: FailurePolicy
+) -> tuple[Subscription, SubscriptionDisabled | None] | None:
+    """An attempt failed (``final``: its delivery gave up). Disable the subscription when it
+    has failed without a success for too long, or gave up too many deliveries in a row.
+    None: nothing to save."""
+    if sub.status != "active":
+        return None
+    failing_since = sub.failing_since or now
+    in_row = sub.final_failures_in_row + (1 if final else 0)
+    updated = sub.model_copy(
+        update={"failing_since": failing_since, "final_failures_in_row": in_row}
+    )
+    if now - failing_since >= policy.failing_for:
+        reason = f"every delivery failed since {failing_since.isoformat()}"
+    elif in_row >= policy.final_failures_in_row:
+        reason = f"{in_row} deliveries in a row gave up"
+    else:
+        unchanged = (failing_since, in_row) == (sub.failing_since, sub.final_failures_in_row)
+        return None if unchanged else (updated, None)
+    disabled = updated.model_copy(update={"status": "disabled"})
+    event = _event(
+        SubscriptionDisabled,
+        sub,
+        now,
+        reason=reason,
+        failing_since=failing_since,
+        final_failures_in_row=in_row,
+    )
+    return disabled, event

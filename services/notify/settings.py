@@ -1,0 +1,46 @@
+"""The notify service's settings: where mail goes, how hard and how long deliveries are tried."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+
+from shared.settings import ServiceSettings
+
+# 5 s, 30 s, 2 min, 10 min, 30 min, 1 h, 2 h, 4 h, 8 h, 8 h: about 24 h from the first attempt.
+DEFAULT_RETRY_DELAYS = [5.0, 30.0, 120.0, 600.0, 1800.0, 3600.0, 7200.0, 14400.0, 28800.0, 28800.0]
+
+
+class NotifySettings(ServiceSettings):
+    service: str = "notify"
+    http_port: int = 8004
+
+    notify_allow_private_targets: bool = Field(
+        default=False, description="let webhooks point to private or loopback addresses (tests)"
+    )
+    notify_smtp_host: str = "127.0.0.1"
+    notify_smtp_port: int = 25
+    notify_smtp_username: str | None = None
+    notify_smtp_password: SecretStr | None = None
+    notify_smtp_starttls: bool = False
+    notify_mail_from: str = "Pôles 2.0 <ne-pas-repondre@poles.gouv.fr>"
+
+    notify_retry_delays_seconds: list[float] = Field(
+        default_factory=lambda: list(DEFAULT_RETRY_DELAYS),
+        description="wait before each retry; a delivery gives up when they are spent",
+    )
+    notify_retry_jitter: float = Field(default=0.2, ge=0, le=1, description="± share of a delay")
+    notify_max_retry_after_seconds: float = 86400.0
+    notify_request_timeout_seconds: float = 10.0
+    notify_max_concurrent_deliveries: int = 50
+    notify_delivery_lease_seconds: float = 60.0
+    notify_dispatch_poll_seconds: float = 1.0
+    notify_secret_overlap_seconds: float = Field(
+        default=86400.0, description="how long the previous secret stays valid after a rotation"
+    )
+    notify_disable_after_failing_seconds: float = Field(
+        default=86400.0,
+        description="a subscription failing without a success this long is disabled",
+    )
+    notify_disable_after_final_failures: int = Field(
+        default=20, description="... or after this many deliveries in a row that gave up"
+    )

@@ -1,0 +1,69 @@
+"""What notify does with every event of the other services: record who must receive it.
+
+Recording is all the consumer does (a few inserts, never a network call to a receiver), so a
+slow receiver cannot hold up the topic. Each delivery's id comes from its target and the event's
+id: a redelivered event finds its deliveries already recorded and changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from services.notify.domain.delivery import new_delivery
+from services.notify.domain.recipients import default_recipients, default_target_id
+from services.notify.store import DeliveryRepository, SubscriptionRepository
+from shared.clock import Clock
+from shared.envelope import CloudEvent
+from shared.topics import (
+    CALLS_CALL,
+    CALLS_COMMAND_RESULT,
+    CALLS_DOSSIER,
+    CONTRACTS_CONTRACT,
+    CONTRACTS_POLE,
+    FUNDING_COMMITMENT,
+    FUNDING_LEDGER,
+    FUNDING_LINE,
+)
+
+CONSUMED_TOPICS = (
+    CALLS_CALL,
+    CALLS_DOSSIER,
+    CALLS_COMMAND_RESULT,
+    FUNDING_LINE,
+    FUNDING_COMMITMENT,
+    FUNDING_LEDGER,
+    CONTRACTS_CONTRACT,
+    CONTRACTS_POLE,
+)
+
+
+class DeliveryRecorder:
+    def __init__(
+        self,
+        subscriptions: SubscriptionRepository,
+        deliveries: DeliveryRepository,
+        on_recorded: Callable[[], None],
+        clock: Clock,
+    ) -> None:
+        self._clock = clock
+        self._subscriptions = subscriptions
+        self._deliveries = deliveries
+        self._on_recorded = on_recorded
+
+    async def on_any_event(self, event: CloudEvent, _typed: Any) -> None:
+        """Record one delivery per subscription that selects the event and per default
+        recipient; the event's data is read generically (other services own its shape)."""
+        now = self._clock.now()
+        deliveries = [
+            new_delivery(sub.id, sub.channel, sub.target, event, now, sub.id, sub.owner_subject)
+            for sub in await self._subscriptions.matching(event.type)
+            if sub.selects(event.type, event.data)
+        ]
+        deliveries += [
+            new_delivery(default_target_id(address), "email", address, event, now)
+            for address in default_recipients(event.type, event.data)
+        ]
+        recorded = [await self._deliveries.record(delivery) for delivery in deliveries]
+        if any(recorded):
+            self._on_recorded()

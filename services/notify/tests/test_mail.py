@@ -1,0 +1,97 @@
+from datetime import UTC, datetime
+
+from services.notify.domain.delivery import new_delivery
+from services.notify.domain.french import date_time, euros
+from services.notify.domain.mail import compose, render_html, render_text
+from services.notify.senders import MailSender
+from services.notify.settings import NotifySettings
+from shared.envelope import CloudEvent
+
+DOSSIER = {
+    "dossier_id": "d-42",
+    "call_id": "plateformes-2009",
+    "pole_id": "minalogic",
+    "platform_name": "Nano <Fab> & Co",
+    "contact_email": "porteur@labo.fr",
+}
+
+
+def test_dates_are_written_in_french_in_paris_time() -> None:
+    assert date_time(datetime(2008, 12, 1, 22, 59, tzinfo=UTC)) == "1er décembre 2008 à 23 h 59"
+    assert date_time(datetime(2009, 7, 14, 8, 5, tzinfo=UTC)) == "14 juillet 2009 à 10 h 05"
+
+
+def test_amounts_are_written_in_french_euros() -> None:
+    assert euros(125_000_050) == "1\u202f250\u202f000,50\u00a0€"
+    assert euros(5) == "0,05\u00a0€"
+
+
+def test_the_receipt_gives_its_number_and_the_submission_time() -> None:
+    data = {
+        **DOSSIER,
+        "receipt_number": "AR-2008-0042",
+        "submitted_at": "2008-12-01T22:59:00+00:00",
+    }
+    mail = compose("calls.dossier.submitted.v1", data)
+    assert mail.subject == "Accusé de réception de votre dossier n° AR-2008-0042"
+    text = render_text(mail)
+    assert "1er décembre 2008 à 23 h 59" in text
+    assert "Numéro de dépôt : AR-2008-0042" in text
+    assert text.startswith("Bonjour,")
+
+
+def test_values_are_escaped_in_html_and_kept_in_plain_text() -> None:
+    mail = compose("calls.dossier.preselected.v1", DOSSIER)
+    assert "« Nano <Fab> & Co »" in render_text(mail)
+    html = render_html(mail)
+    assert "Nano &lt;Fab&gt; &amp; Co" in html
+    assert "<Fab>" not in html
+
+
+def test_decisions_say_what_was_decided_and_why() -> None:
+    refused = compose("calls.dossier.not-preselected.v1", {**DOSSIER, "reasons": ["hors champ"]})
+    assert "n'a pas été présélectionné" in render_text(refused)
+    assert "Motifs : hors champ." in render_text(refused)
+    selected = compose("calls.dossier.selected.v1", {**DOSSIER, "state_grant_cents": 150_000_000})
+    assert selected.subject.startswith("Décision de sélection")
+    assert ("Subvention de l'État", euros(150_000_000)) in selected.facts
+    assert "est recevable" in render_text(compose("calls.dossier.found-eligible.v1", DOSSIER))
+
+
+def test_contract_reminders_name_the_pole_and_the_contract() -> None:
+    data = {
+        "contract_id": "c-7",
+        "pole_name": "Minalogic",
+        "period_start_year": 2009,
+        "period_end_year": 2011,
+        "signature_deadline": "2009-06-30T21:59:00+00:00",
+    }
+    request = compose("contracts.contract.opened-for-signature.v1", data)
+    assert "Minalogic" in request.subject
+    assert ("Période", "2009-2011") in request.facts
+    assert ("À signer avant le", "30 juin 2009 à 23 h 59") in request.facts
+    assert "signature" in compose("contracts.contract.signature-overdue.v1", data).subject
+    assert "rapport" in compose("contracts.contract.report-overdue.v1", data).subject
+
+
+def test_other_events_get_the_generic_template_with_their_simple_fields() -> None:
+    mail = compose("funding.line.threshold-crossed.v1", {"line_id": "fui", "parties": [1]})
+    assert mail.subject == "Pôles 2.0 : funding.line.threshold-crossed.v1"
+    assert mail.facts == (("line_id", "fui"),)
+
+
+def test_the_email_is_multipart_plain_text_and_html() -> None:
+    event = CloudEvent(
+        id="e-1",
+        type="calls.dossier.preselected.v1",
+        source="calls",
+        time=datetime(2009, 3, 2, tzinfo=UTC),
+        data=DOSSIER,
+    )
+    delivery = new_delivery("default:x", "email", "porteur@labo.fr", event, event.time)
+    settings = NotifySettings(auth_secret="x" * 32, notify_mail_from="poles@example.fr")
+    message = MailSender(settings).message(delivery)
+    assert message.get_content_type() == "multipart/alternative"
+    assert [part.get_content_type() for part in message.iter_parts()] == ["text/plain", "text/html"]
+    assert message["To"] == "porteur@labo.fr"
+    assert message["Message-ID"] == f"<{delivery.id}@notify.poles>"
