@@ -162,7 +162,7 @@ async def test_a_kafka_command_is_rejected_with_the_http_reason(isolation: Isola
             "calls.command-result",
             lambda evs: all(answers_to(evs, c) for c in ("late-1", "anon-1", "bad-1")),
         )
-        metrics = (await client.get("/metrics/")).text
+        metrics = (await client.get("/metrics")).text
     answers = {e.data["command_id"]: e.data for e in results}
     assert (answers["late-1"]["status_code"], answers["late-1"]["reason"]) == (409, "window-closed")
     assert answers["anon-1"]["status_code"] == 401

@@ -7,7 +7,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from shared.events.funding import Beneficiary, YearAmount
 
 Reason = Field(min_length=1, max_length=1000, description="why; kept with the change")
-Cents = Field(gt=0, le=10**15, description="integer euro cents")
+MAX_CENTS = 10**15
+Cents = Field(gt=0, le=MAX_CENTS, description="integer euro cents")
 
 
 class Body(BaseModel):
@@ -32,6 +33,10 @@ class CommitBody(Body):
     def each_year_once(cls, years: list[YearAmount]) -> list[YearAmount]:
         if len({item.year for item in years}) != len(years):
             raise ValueError("each year appears once")
+        if any(item.amount_cents > MAX_CENTS for item in years):
+            # Bounded like every amount of a command, so totals stay in the 64-bit integers
+            # the store and the wire hold.
+            raise ValueError(f"a year's amount is at most {MAX_CENTS} cents")
         return years
 
 

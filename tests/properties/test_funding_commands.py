@@ -1,0 +1,162 @@
+"""The funding service's commands, fed anything: a body is valid or a ValidationError; a valid
+commitment, payment, de-commitment or transfer is refused by a rule (the line or the commitment
+unchanged) or applied with the money still adding up; and whatever is applied can be stored and
+published (BSON and the wire's JSON hold 64-bit integers)."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import bson
+import orjson
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import BaseModel, ValidationError
+
+from services.funding.api.bodies import CommitBody, DecommitBody, PaymentBody, TransferBody
+from services.funding.domain.commitment import (
+    CommitmentState,
+    commitment_from,
+    decommit,
+    record_payment,
+)
+from services.funding.domain.errors import RuleBroken
+from services.funding.domain.line import LineState, decide_commitment, send_transfer
+from services.funding.tests.support import NOW, line
+from shared.events.base import EventData
+from shared.events.funding import CommitmentMade, CommitmentSource, CommitmentTerms, LineTransferred
+from tests.properties.strategies import any_input, quick, shaped_like
+
+SAMPLES: dict[type[BaseModel], dict[str, Any]] = {
+    CommitBody: {
+        "beneficiary": {"kind": "pole", "id": "minalogic"},
+        "years": [{"year": 2009, "amount_cents": 100_000}],
+        "pole_id": "minalogic",
+        "reason": "CIADT",
+    },
+    PaymentBody: {"year": 2009, "amount_cents": 50_000},
+    DecommitBody: {"year": 2009, "amount_cents": 50_000, "reason": "project ended early"},
+    TransferBody: {
+        "from_line_id": "animation",
+        "to_line_id": "intervention",
+        "amount_cents": 1,
+        "reason": "r",
+    },
+}
+
+
+@pytest.mark.parametrize("body", list(SAMPLES), ids=lambda m: m.__name__)
+@quick
+@given(data=st.data())
+def test_any_body_is_valid_or_a_validation_error(
+    body: type[BaseModel], data: st.DataObject
+) -> None:
+    with contextlib.suppress(ValidationError):
+        body.model_validate(data.draw(any_input(body, SAMPLES[body])))
+
+
+def storable(*events: EventData) -> None:
+    for event in events:
+        bson.encode(event.model_dump(mode="json"))
+        orjson.dumps(event.model_dump(mode="json"))
+
+
+def valid(model: type[BaseModel]) -> st.SearchStrategy[Any]:
+    def parsed(value: Any) -> st.SearchStrategy[Any]:
+        try:
+            return st.just(model.model_validate(value))
+        except ValidationError:
+            return st.nothing()
+
+    return shaped_like(model).flatmap(parsed)
+
+
+def terms_of(body: CommitBody, line_id: str) -> CommitmentTerms:
+    return CommitmentTerms(
+        commitment_id="c-1",
+        line_id=line_id,
+        years=body.years,
+        beneficiary=body.beneficiary,
+        pole_id=body.pole_id,
+        region_codes=body.region_codes or [],
+        source=CommitmentSource(kind="manual", author="dge", reason=body.reason),
+    )
+
+
+def adds_up(state: LineState) -> None:
+    assert 0 <= state.committed_cents <= state.amount_cents
+    assert sum(state.committed_by_year.values()) == state.committed_cents
+
+
+@quick
+@given(
+    body=valid(CommitBody),
+    line_id=st.sampled_from(["animation", "intervention.platforms"]),
+)
+def test_a_commitment_is_refused_or_fits_its_line(body: CommitBody, line_id: str) -> None:
+    before = line(line_id)
+    change = decide_commitment(before, terms_of(body, line_id), NOW)
+    storable(*change.events)
+    if change.answer["outcome"] == "refused":
+        assert change.state == before
+    adds_up(change.state)
+
+
+@quick
+@given(
+    commit=valid(CommitBody),
+    payments=st.lists(valid(PaymentBody), max_size=3),
+    decommitments=st.lists(valid(DecommitBody), max_size=3),
+)
+def test_payments_and_decommitments_never_exceed_the_commitment(
+    commit: CommitBody, payments: list[PaymentBody], decommitments: list[DecommitBody]
+) -> None:
+    bodies: list[PaymentBody | DecommitBody] = [*payments, *decommitments]
+    change = decide_commitment(line("animation"), terms_of(commit, "animation"), NOW)
+    made = change.events[0]
+    if not isinstance(made, CommitmentMade):
+        return
+    state = commitment_from(made)
+    for number, body in enumerate(bodies):
+        try:
+            state, event = apply(state, f"change-{number}", body)
+        except RuleBroken:
+            continue
+        storable(event)
+        assert 0 <= state.remaining_cents <= state.amount_cents
+
+
+def apply(
+    state: CommitmentState, change_id: str, body: PaymentBody | DecommitBody
+) -> tuple[CommitmentState, EventData]:
+    if isinstance(body, PaymentBody):
+        return record_payment(
+            state, payment_id=change_id, year=body.year, amount_cents=body.amount_cents,
+            author="dge", reference=body.reference, now=NOW,
+        )  # fmt: skip
+    return decommit(
+        state, decommitment_id=change_id, year=body.year, amount_cents=body.amount_cents,
+        author="dge", reason=body.reason, now=NOW,
+    )  # fmt: skip
+
+
+@quick
+@given(body=valid(TransferBody))
+def test_a_transfer_never_leaves_the_giving_line_below_its_commitments(body: TransferBody) -> None:
+    giving = decide_commitment(
+        line("animation"),
+        terms_of(CommitBody.model_validate(SAMPLES[CommitBody]), "animation"),
+        NOW,
+    ).state
+    transfer = LineTransferred(
+        transfer_id="t-1", line_id="animation", from_line_id="animation", to_line_id="other",
+        amount_cents=body.amount_cents, reason=body.reason, author="dge", transferred_at=NOW,
+    )  # fmt: skip
+    try:
+        change = send_transfer(giving, transfer)
+    except RuleBroken:
+        return
+    storable(*change.events)
+    adds_up(change.state)
