@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -53,7 +54,8 @@ func serve(listen, data string, logger *slog.Logger) error {
 	}
 
 	// Clients reach FerretDB through atomicWrites (atomic.go), which serializes write commands.
-	socket := filepath.Join(dir, "ferretdb.sock")
+	// A short path: a Unix socket's path is limited to about 100 bytes, and a clone's may be long.
+	socket := filepath.Join(os.TempDir(), "poles-ferretdb-"+strings.ReplaceAll(listen, ":", "-")+".sock")
 	_ = os.Remove(socket)
 	front, err := net.Listen("tcp", listen)
 	if err != nil {
