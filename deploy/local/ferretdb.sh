@@ -60,7 +60,8 @@ answers_ping() {
 }
 
 cmd_install() {
-    if [[ -x "$BIN" && ! "$SRC/main.go" -nt "$BIN" && ! "$SRC/go.mod" -nt "$BIN" && ! "$SRC/go.sum" -nt "$BIN" ]]; then
+    # Up to date when no source file of the launcher (*.go, go.mod, go.sum) is newer than it.
+    if [[ -x "$BIN" && -z "$(find "$SRC" -newer "$BIN" \( -name '*.go' -o -name 'go.*' \) -print -quit)" ]]; then
         return 0
     fi
     command -v go >/dev/null 2>&1 || die "'go' not found in PATH; install Go >= 1.24 (https://go.dev/dl/) to build FerretDB"

@@ -10,6 +10,9 @@ package main
 // atomicWrites restores it in front of FerretDB: clients connect here; every write command is
 // forwarded only when no other write is in flight and the lock is released when FerretDB has
 // answered it. Reads pass through concurrently. The wire protocol is otherwise untouched.
+// (An earlier version forwarded replies on a second goroutine and released the lock there; a
+// connection whose two sides ended in the wrong order could keep the lock for ever, which froze
+// every write during the chaos run.)
 
 import (
 	"encoding/binary"
@@ -18,12 +21,16 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"time"
 )
 
 const (
 	headerSize = 16
 	opMsg      = 2013
 	maxMessage = 48 << 20
+	// replyTimeout bounds how long a request may wait for FerretDB's reply (and a write hold
+	// the lock); a connection that exceeds it is closed.
+	replyTimeout = 2 * time.Minute
 )
 
 // writeCommands are the commands that change data or metadata.
@@ -52,7 +59,9 @@ func (a *atomicWrites) serve(front net.Listener) {
 	}
 }
 
-// relay forwards one client connection; a write request holds the lock until its reply passes.
+// relay forwards one client connection. Drivers send one request on a connection and wait for
+// its reply before the next, so a single loop forwards the request, then the replies up to the
+// one that answers it; a write holds the lock for exactly that span, released on every path.
 func (a *atomicWrites) relay(client net.Conn) {
 	defer client.Close()
 	server, err := net.Dial("unix", a.backend)
@@ -62,56 +71,52 @@ func (a *atomicWrites) relay(client net.Conn) {
 	}
 	defer server.Close()
 
-	pending := make(chan int32, 1) // request id of the write awaiting its reply
-	done := make(chan struct{})
-	go func() { // replies: server -> client
-		defer close(done)
-		defer client.Close()
-		for {
-			msg, err := readMessage(server)
-			if err != nil {
-				a.releaseIfPending(pending)
-				return
-			}
-			if _, err = client.Write(msg); err != nil {
-				a.releaseIfPending(pending)
-				return
-			}
-			select {
-			case id := <-pending:
-				if int32(binary.LittleEndian.Uint32(msg[8:12])) == id {
-					a.lock.Unlock()
-				} else {
-					pending <- id
-				}
-			default:
-			}
-		}
-	}()
-
-	for { // requests: client -> server
-		msg, err := readMessage(client)
+	for {
+		request, err := readMessage(client)
 		if err != nil {
-			break
+			return
 		}
-		if isWrite(msg) {
-			a.lock.Lock()
-			pending <- int32(binary.LittleEndian.Uint32(msg[4:8]))
-		}
-		if _, err = server.Write(msg); err != nil {
-			break
+		if err = a.exchange(client, server, request); err != nil {
+			return
 		}
 	}
-	server.Close()
-	<-done
 }
 
-func (a *atomicWrites) releaseIfPending(pending chan int32) {
-	select {
-	case <-pending:
-		a.lock.Unlock()
-	default:
+// exchange forwards one request and every reply to it (several while the server sets
+// moreToCome), holding the write lock around a write command.
+func (a *atomicWrites) exchange(client, server net.Conn, request []byte) error {
+	if isWrite(request) {
+		a.lock.Lock()
+		defer a.lock.Unlock()
 	}
+	if _, err := server.Write(request); err != nil {
+		return err
+	}
+	if moreToCome(request) { // the client expects no reply
+		return nil
+	}
+	id := binary.LittleEndian.Uint32(request[4:8])
+	for {
+		if err := server.SetReadDeadline(time.Now().Add(replyTimeout)); err != nil {
+			return err
+		}
+		reply, err := readMessage(server)
+		if err != nil {
+			return err
+		}
+		if _, err = client.Write(reply); err != nil {
+			return err
+		}
+		if binary.LittleEndian.Uint32(reply[8:12]) == id && !moreToCome(reply) {
+			return nil
+		}
+	}
+}
+
+// moreToCome tells whether an OP_MSG has the moreToCome flag (bit 1 of its flag bits).
+func moreToCome(msg []byte) bool {
+	return binary.LittleEndian.Uint32(msg[12:16]) == opMsg && len(msg) >= headerSize+4 &&
+		binary.LittleEndian.Uint32(msg[headerSize:headerSize+4])&2 != 0
 }
 
 // readMessage reads one whole wire-protocol message (header included).
