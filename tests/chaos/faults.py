@@ -1,0 +1,258 @@
+"""The faults: SIGKILL of each service many times (some in the middle of a batch), of the broker
+and of the document store; two instances of each service for the middle third of the run; and,
+after each restart, how long processing took to resume.
+
+Recovery is measured from the restart to the next unit of work done:
+- a service: from the new process's start (its boot counts) to its first answered command
+  (HTTP 2xx) or its first event consumed or published (its own /metrics);
+- the broker: from the moment it is ready again to the next event consumed by any service;
+- the store: from the moment it is ready again to the next command it stored (HTTP 2xx) or
+  event a service applied.
+Service kills pause while the broker or the store is down, so each measure is of one fault.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+import httpx
+
+from tests.chaos.client import Platform
+from tests.chaos.stack import SERVICES, Stack, port_of, ready, say
+
+RESUME_LIMIT = 60.0
+EVENTS, HANDLED, PUBLISHED = "events", "handled", "published"
+
+
+@dataclass(frozen=True)
+class Fault:
+    kind: str
+    target: str
+    mid_batch: bool
+    down_s: float
+    ready_s: float
+    resume_s: float | None
+    """None: no progress seen within RESUME_LIMIT after the restart."""
+
+
+async def counters(http: httpx.AsyncClient, port: int) -> dict[str, float]:
+    """What one process shows of its work: events consumed (any outcome; the calls command
+    topic counts by acknowledgement), events applied to its store, events published."""
+    try:
+        response = await http.get(f"http://127.0.0.1:{port}/metrics", timeout=2.0)
+    except httpx.TransportError:
+        return {}
+    sums = {EVENTS: 0.0, HANDLED: 0.0, PUBLISHED: 0.0}
+    for line in response.text.splitlines():
+        value = line.rsplit(" ", 1)[-1]
+        if line.startswith("poles_events_consumed_total{"):
+            sums[EVENTS] += float(value)
+            if 'outcome="handled"' in line:
+                sums[HANDLED] += float(value)
+        elif line.startswith("faststream_received_processed_messages_total{") and (
+            'handler="calls.command"' in line and 'status="acked"' in line
+        ):
+            sums[EVENTS] += float(value)
+            sums[HANDLED] += float(value)
+        elif line.startswith("poles_outbox_published_total{"):
+            sums[PUBLISHED] += float(value)
+    return sums
+
+
+class Gate:
+    """Service faults may overlap one another; a broker or store fault waits for them to end
+    and holds new ones back until its own measure is done."""
+
+    def __init__(self) -> None:
+        self._condition = asyncio.Condition()
+        self._services = 0
+        self._infrastructure = False
+
+    @contextlib.asynccontextmanager
+    async def service(self) -> AsyncIterator[None]:
+        async with self._condition:
+            await self._condition.wait_for(lambda: not self._infrastructure)
+            self._services += 1
+        try:
+            yield
+        finally:
+            async with self._condition:
+                self._services -= 1
+                self._condition.notify_all()
+
+    @contextlib.asynccontextmanager
+    async def infrastructure(self) -> AsyncIterator[None]:
+        async with self._condition:
+            await self._condition.wait_for(lambda: not self._infrastructure)
+            self._infrastructure = True
+            await self._condition.wait_for(lambda: self._services == 0)
+        try:
+            yield
+        finally:
+            async with self._condition:
+                self._infrastructure = False
+                self._condition.notify_all()
+
+
+class Chaos:
+    def __init__(
+        self,
+        stack: Stack,
+        platform: Platform,
+        busy: Callable[[str], bool],
+        kills_per_service: int,
+        infra_kills: int,
+        rng: random.Random,
+    ) -> None:
+        self.stack = stack
+        self.platform = platform
+        self.busy = busy
+        self.kills_per_service = kills_per_service
+        self.infra_kills = infra_kills
+        self.rng = rng
+        self.gate = Gate()
+        self.kills: Counter[str] = Counter()
+        self._killed = asyncio.Condition()
+        self.faults: list[Fault] = []
+        self.http = httpx.AsyncClient(timeout=2.0)
+
+    async def run(self) -> None:
+        try:
+            await asyncio.gather(
+                *(self._kill_service_again_and_again(name) for name in SERVICES),
+                self._kill_infrastructure(),
+                self._second_instances(),
+            )
+        finally:
+            await self.http.aclose()
+
+    def _progress_at_least(self, fraction: float) -> bool:
+        return min(self.kills[name] for name in SERVICES) >= fraction * self.kills_per_service
+
+    async def _until(self, fraction: float) -> None:
+        async with self._killed:
+            await self._killed.wait_for(lambda: self._progress_at_least(fraction))
+
+    # -- services ---------------------------------------------------------------------------
+
+    async def _kill_service_again_and_again(self, name: str) -> None:
+        for number in range(self.kills_per_service):
+            # A killed consumer leaves its group only when its session times out (10 s):
+            # a few seconds between kills keep the group from rebalancing without end.
+            await asyncio.sleep(self.rng.uniform(3.0, 8.0))
+            async with self.gate.service():
+                await self._kill_service(name, in_a_batch=number % 2 == 1)
+            async with self._killed:
+                self.kills[name] += 1
+                self._killed.notify_all()
+
+    async def _kill_service(self, name: str, in_a_batch: bool) -> None:
+        second = name in self.stack.second and self.rng.random() < 0.5
+        target, port = (f"{name}#2", port_of(name, 2)) if second else (name, port_of(name))
+        if in_a_batch:
+            deadline = time.monotonic() + 6.0
+            while not self.busy(name) and time.monotonic() < deadline:  # noqa: ASYNC110 - a guess, not an event
+                await asyncio.sleep(0.01)
+        mid_batch = self.busy(name)
+        killed_at = time.monotonic()
+        await self.stack.kill(target)
+        await asyncio.sleep(self.rng.uniform(0.3, 1.5))
+        restarted_at = time.monotonic()
+        restart = asyncio.create_task(self._restart(target))
+        resumed = await self._service_resumed(port, restarted_at)
+        ready = await restart - restarted_at
+        self.faults.append(
+            Fault(f"kill -9 {name}", target, mid_batch, restarted_at - killed_at, ready, resumed)
+        )
+
+    async def _restart(self, target: str) -> float:
+        """Start the target again (a failed start is tried again, five times in all); when it is
+        ready."""
+        for attempt in range(5):
+            try:
+                await self.stack.restart(target)
+                return time.monotonic()
+            except RuntimeError as error:
+                say(f"restarting {target} failed (attempt {attempt + 1}): {error}")
+        raise RuntimeError(f"{target} does not start again")
+
+    async def _service_resumed(self, port: int, since: float) -> float | None:
+        while (elapsed := time.monotonic() - since) < RESUME_LIMIT:
+            answered = self.platform.last_ok.get(port, 0.0)
+            if answered > since:
+                return answered - since
+            shown = await counters(self.http, port)
+            if shown.get(EVENTS, 0.0) + shown.get(PUBLISHED, 0.0) > 0:
+                return time.monotonic() - since
+            await asyncio.sleep(0.25 if elapsed > 0.25 else 0.05)
+        return None
+
+    async def _second_instances(self) -> None:
+        """Instance 2 of every service from a third to two thirds of the kills."""
+        await self._until(1 / 3)
+        say("starting a second instance of each service")
+        async with self.gate.service():
+            for name in SERVICES:
+                await self.stack.spawn_second(name)
+            for name in SERVICES:
+                if await ready(port_of(name, 2)):
+                    self.platform.ports[name].append(port_of(name, 2))
+        await self._until(2 / 3)
+        say("stopping the second instances")
+        for name in SERVICES:
+            if port_of(name, 2) in self.platform.ports[name]:
+                self.platform.ports[name].remove(port_of(name, 2))
+            async with self.gate.service():
+                await self.stack.stop_second(name)
+
+    # -- broker and store -------------------------------------------------------------------
+
+    async def _kill_infrastructure(self) -> None:
+        targets = ["kafka", "ferretdb"] * self.infra_kills
+        for number, target in enumerate(targets):
+            await self._until((number + 1) / (len(targets) + 1))
+            async with self.gate.infrastructure():
+                await self._kill_infra(target)
+
+    async def _kill_infra(self, target: str) -> None:
+        say(f"kill -9 {target}")
+        killed_at = time.monotonic()
+        await self.stack.kill(target)
+        await asyncio.sleep(self.rng.uniform(1.0, 3.0))
+        restarted_at = time.monotonic()
+        ready_at = await self._restart(target)
+        if target == "kafka":
+            resumed = await self._resumed(ready_at, EVENTS, http_counts=False)
+        else:
+            resumed = await self._resumed(ready_at, HANDLED, http_counts=True)
+        self.faults.append(
+            Fault(
+                f"kill -9 {target}",
+                target,
+                False,
+                restarted_at - killed_at,
+                ready_at - restarted_at,
+                resumed,
+            )
+        )
+
+    async def _resumed(self, since: float, work: str, http_counts: bool) -> float | None:
+        ports = [port for name in SERVICES for port in self.platform.ports[name]]
+
+        async def total() -> float:
+            return sum([(await counters(self.http, port)).get(work, 0.0) for port in ports])
+
+        before = await total()
+        while (elapsed := time.monotonic() - since) < RESUME_LIMIT:
+            if http_counts and self.platform.last_ok_any > since:
+                return self.platform.last_ok_any - since
+            if await total() > before:
+                return time.monotonic() - since
+            await asyncio.sleep(0.25 if elapsed > 0.25 else 0.05)
+        return None

@@ -1,0 +1,111 @@
+"""A plain Kafka reader of the platform's topics, from their beginning, for the whole run: it
+hands the answers to Kafka commands to the ``CommandBus`` and keeps every record for the final
+count (order per aggregate, event ids, dead letters). It survives the broker's deaths: the
+client reconnects and goes on from the positions it holds."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
+
+from shared.envelope import CloudEvent, EnvelopeError
+from shared.topics import CALLS_COMMAND_RESULT, Topic
+from tests.chaos.stack import KAFKA
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Seen:
+    topic: str
+    partition: int
+    offset: int
+    key: str
+    event: CloudEvent | None
+    """None when the record is not a CloudEvent (a dead letter's raw copy, say)."""
+
+
+class Tap:
+    def __init__(
+        self, topics: Sequence[Topic], on_result: Callable[[str, dict[str, Any]], None]
+    ) -> None:
+        self.topics = list(topics)
+        self.on_result = on_result
+        self.records: dict[tuple[str, int, int], Seen] = {}
+        self._consumer: AIOKafkaConsumer | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=KAFKA,
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+        )
+        await consumer.start()
+        partitions = [
+            TopicPartition(topic.name, p) for topic in self.topics for p in range(topic.partitions)
+        ]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        self._consumer = consumer
+        self._task = asyncio.create_task(self._read())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._consumer is not None:
+            await self._consumer.stop()
+
+    async def _read(self) -> None:
+        assert self._consumer is not None
+        while True:
+            try:
+                batches = await self._consumer.getmany(timeout_ms=500, max_records=2000)
+            except KafkaError as error:
+                log.warning("tap: %r; reading on", error)
+                await asyncio.sleep(1.0)
+                continue
+            for records in batches.values():
+                for record in records:
+                    self._keep(record)
+
+    def _keep(self, record: Any) -> None:
+        where = (record.topic, record.partition, record.offset)
+        if where in self.records:
+            return
+        try:
+            event: CloudEvent | None = CloudEvent.from_kafka(record.headers or (), record.value)
+        except (EnvelopeError, ValueError):
+            event = None
+        key = record.key.decode(errors="replace") if record.key else ""
+        self.records[where] = Seen(record.topic, record.partition, record.offset, key, event)
+        if event is not None and record.topic == CALLS_COMMAND_RESULT.name:
+            self.on_result(str(event.data.get("command_id")), event.data)
+
+    async def caught_up(self) -> bool:
+        """Whether every partition has been read to its end (as the broker says now)."""
+        assert self._consumer is not None
+        assigned = list(self._consumer.assignment())
+        try:
+            ends = await self._consumer.end_offsets(assigned)
+            for partition in assigned:
+                if await self._consumer.position(partition) < ends[partition]:
+                    return False
+        except KafkaError:
+            return False
+        return True
+
+    def events(self, topic: str) -> list[Seen]:
+        """The topic's records in partition, then offset order."""
+        found = [seen for (name, _, _), seen in self.records.items() if name == topic]
+        return sorted(found, key=lambda seen: (seen.partition, seen.offset))
