@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs a command with the test broker (127.0.0.1:19092) and test store (127.0.0.1:37017) up,
+# Runs a command with the test broker (127.0.0.1:19092) and test store (127.0.0.1:27027) up,
 # apart from the platform of `make up` (9092, 27017), and stops afterwards what it started.
 # A stack it starts itself begins with empty data, so every `make test` starts clean.
 #
@@ -8,7 +8,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 export POLES_LOCAL_DIR="$ROOT/.local/test"
-export KAFKA_PORT=19092 KAFKA_CONTROLLER_PORT=19093 FERRETDB_PORT=37017
+export KAFKA_PORT=19092 KAFKA_CONTROLLER_PORT=19093 FERRETDB_PORT=27027
 export POLES_TEST_KAFKA="127.0.0.1:$KAFKA_PORT" POLES_TEST_MONGO="mongodb://127.0.0.1:$FERRETDB_PORT"
 
 started=()

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 LOCAL = ROOT / ".local" / "bench"
 SCRIPTS = ROOT / "deploy" / "local"
 KAFKA = "127.0.0.1:29092"
-MONGO = "mongodb://127.0.0.1:47017"
+MONGO = "mongodb://127.0.0.1:27037"
 PORT_BASE = 18000
 SERVICES = ("calls", "funding", "contracts", "notify")
 PORTS = {name: PORT_BASE + 1 + index for index, name in enumerate(SERVICES)}
@@ -36,7 +36,7 @@ def stack_env(**extra: str) -> dict[str, str]:
         "POLES_LOCAL_DIR": str(LOCAL),
         "KAFKA_PORT": "29092",
         "KAFKA_CONTROLLER_PORT": "29093",
-        "FERRETDB_PORT": "47017",
+        "FERRETDB_PORT": "27037",
         "SERVICES_PORT_BASE": str(PORT_BASE),
         "POLES_KAFKA_BOOTSTRAP": KAFKA,
         "POLES_MONGO_URL": MONGO,
@@ -161,7 +161,7 @@ def wipe() -> None:
 async def start(service_env: dict[str, str]) -> Stack:
     """Broker, store, topics and the four services, each ready when this returns."""
     wipe()
-    say("starting Kafka on 29092 and FerretDB on 47017 (fresh data)")
+    say("starting Kafka on 29092 and FerretDB on 27037 (fresh data)")
     run_script("kafka.sh", "start")
     run_script("ferretdb.sh", "start")
     await create_topics(KAFKA, ALL_TOPICS)

@@ -27,8 +27,8 @@ ROOT = Path(__file__).resolve().parents[2]
 LOCAL = ROOT / ".local" / "chaos"
 SCRIPTS = ROOT / "deploy" / "local"
 LOGS = LOCAL / "logs"
-KAFKA = "127.0.0.1:39092"
-MONGO = "mongodb://127.0.0.1:57017"
+KAFKA = "127.0.0.1:29192"
+MONGO = "mongodb://127.0.0.1:27047"
 PORT_BASE = 28000
 SECOND_PORT_BASE = 28010
 SERVICES = ("calls", "funding", "contracts", "notify")
@@ -96,9 +96,9 @@ class Stack:
         self.env = {
             **inherited,
             "POLES_LOCAL_DIR": str(LOCAL),
-            "KAFKA_PORT": "39092",
-            "KAFKA_CONTROLLER_PORT": "39093",
-            "FERRETDB_PORT": "57017",
+            "KAFKA_PORT": "29192",
+            "KAFKA_CONTROLLER_PORT": "29193",
+            "FERRETDB_PORT": "27047",
             "SERVICES_PORT_BASE": str(PORT_BASE),
             "POLES_KAFKA_BOOTSTRAP": KAFKA,
             "POLES_MONGO_URL": MONGO,
@@ -141,7 +141,7 @@ class Stack:
 
     async def start(self) -> None:
         await self.wipe()
-        say("starting Kafka on 39092 and FerretDB on 57017 (fresh data under .local/chaos)")
+        say("starting Kafka on 29192 and FerretDB on 27047 (fresh data under .local/chaos)")
         await self.restart("kafka")
         await self.restart("ferretdb")
         await create_topics(KAFKA, ALL_TOPICS)
@@ -232,9 +232,9 @@ class Stack:
     async def _start_infrastructure(self, target: str) -> None:
         """Start the broker or the store, again if its port was taken.
 
-        Its port (39092, 57017) lies in Linux's ephemeral range: while it is down, a client
-        reconnecting to it may be given that very port and connect to itself, which holds the
-        port for a moment and makes the restarted server fail to bind.
+        A port in Linux's ephemeral range (32768-60999) can be taken, while the server is down,
+        by a client reconnecting to it (it connects to itself) and the restarted server then fails
+        to bind: the stack's ports are below that range, and a failed start is tried again.
         """
         for attempt in range(1, 4):
             try:

@@ -25,13 +25,15 @@ from shared.auth import mint_token
 from shared.clock import ManualClock
 from shared.events.calls import DossierSelected
 from shared.logs import JsonFormatter
-from tests.support.infra import AUTH_SECRET, Isolation, serve, token
+from tests.support.infra import AUTH_SECRET, MONGO, Isolation, serve, token
 from tests.support.kafka import eventually, publish_event, publish_raw
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
 MONGO_PASSWORD = "Mongo-pw-never-logged-7f3a"
-MONGO_URL = f"mongodb://poles:{MONGO_PASSWORD}@127.0.0.1:37017/?authMechanism=PLAIN"
+MONGO_URL = (
+    MONGO.replace("mongodb://", f"mongodb://poles:{MONGO_PASSWORD}@") + "/?authMechanism=PLAIN"
+)
 """FerretDB takes PLAIN credentials on the test store, so the password is really used."""
 CLOSED_PORT = 9  # discard: nothing listens, so every delivery fails and is logged
 

@@ -1,6 +1,6 @@
 """Where the test broker and store are, and private topics and databases for each test.
 
-``make test`` starts a Kafka broker on 127.0.0.1:19092 and FerretDB on 127.0.0.1:37017, apart from
+``make test`` starts a Kafka broker on 127.0.0.1:19092 and FerretDB on 127.0.0.1:27027, apart from
 the platform that ``make up`` runs on 9092 and 27017, so tests never touch its data. Each test
 module gets its own topic prefix and each test its own database.
 """
@@ -22,7 +22,7 @@ from shared.settings import ServiceSettings
 from shared.topics import create_topics
 
 KAFKA = os.environ.get("POLES_TEST_KAFKA", "127.0.0.1:19092")
-MONGO = os.environ.get("POLES_TEST_MONGO", "mongodb://127.0.0.1:37017")
+MONGO = os.environ.get("POLES_TEST_MONGO", "mongodb://127.0.0.1:27027")
 AUTH_SECRET = "test-secret-that-is-long-enough-for-hs256"
 
 
