@@ -111,15 +111,23 @@ port_open() {
   timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null
 }
 
-# Log text written since the last launch by this script.
+# Log text written since the last launch by this script (the rotated log too: a broker that has
+# run long may have moved its "started" line into kafka.log.1). grep finds the last marker; an
+# awk that accumulated the whole log was quadratic and made a long-running broker never "ready".
 log_since_start() {
-  [[ -f "$LOG_FILE" ]] || return 0
-  awk -v m="$START_MARKER" 'index($0, m) == 1 { buf = ""; next } { buf = buf $0 "\n" } END { printf "%s", buf }' "$LOG_FILE"
+  local logs=() last
+  [[ -f "$LOG_FILE.1" ]] && logs+=("$LOG_FILE.1")
+  [[ -f "$LOG_FILE" ]] && logs+=("$LOG_FILE")
+  ((${#logs[@]})) || return 0
+  last=$(cat "${logs[@]}" | grep -n -F "$START_MARKER" | tail -n 1 | cut -d: -f1)
+  cat "${logs[@]}" | tail -n +"$((${last:-0} + 1))"
 }
 
 is_ready() {
   port_open "$KAFKA_PORT" || return 1
-  log_since_start | grep -q "$READY_PATTERN"
+  # grep -c reads to the end: with pipefail, grep -q would stop early, the writer would die of
+  # SIGPIPE and a broker with a long log would never count as ready.
+  [[ $(log_since_start | grep -c "$READY_PATTERN") -gt 0 ]]
 }
 
 log_tail() {
