@@ -32,7 +32,7 @@ pid_of() {
   echo "$pid"
 }
 
-ready() { curl -fsS -o /dev/null "http://127.0.0.1:${PORTS[$1]}/health/ready"; }
+ready() { curl -fs -o /dev/null "http://127.0.0.1:${PORTS[$1]}/health/ready"; }
 
 start_one() {
   local name=$1
