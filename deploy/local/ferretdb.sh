@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Local MongoDB-wire document store: FerretDB 1.24 (embedded, SQLite backend),
-# built from deploy/local/ferretdb and run in the background.
+# built from deploy/local/ferretdb (our launcher, and patches to FerretDB: see *.patch) and run
+# in the background.
 #
 # Usage: deploy/local/ferretdb.sh install|start|stop|status|wait
 #
@@ -59,17 +60,36 @@ answers_ping() {
     fi
 }
 
+# FerretDB's own module with our patches (deploy/local/ferretdb/*.patch) applied: a copy of the
+# module from Go's cache, patched, and a copy of go.mod that replaces the module with it.
+patched_module() {
+    local work="$1" dir patch
+    dir="$(cd "$SRC" && go mod download -json github.com/FerretDB/FerretDB | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
+    [[ -d "$dir" ]] || die "could not download the FerretDB module"
+    rm -rf "$work" && mkdir -p "$work"
+    cp -R "$dir" "$work/FerretDB" && chmod -R u+w "$work/FerretDB"
+    for patch in "$SRC"/*.patch; do
+        patch --quiet --forward -p1 -d "$work/FerretDB" <"$patch" || die "$(basename "$patch") does not apply"
+    done
+    cp "$SRC/go.mod" "$work/go.mod" && cp "$SRC/go.sum" "$work/go.sum"
+    (cd "$SRC" && go mod edit -modfile="$work/go.mod" -replace "github.com/FerretDB/FerretDB=$work/FerretDB")
+}
+
 cmd_install() {
-    # Up to date when no source file of the launcher (*.go, go.mod, go.sum) is newer than it.
-    if [[ -x "$BIN" && -z "$(find "$SRC" -newer "$BIN" \( -name '*.go' -o -name 'go.*' \) -print -quit)" ]]; then
+    # Up to date when no source of the launcher (*.go, go.mod, go.sum, *.patch) is newer than it.
+    if [[ -x "$BIN" && -z "$(find "$SRC" -newer "$BIN" \( -name '*.go' -o -name 'go.*' -o -name '*.patch' \) -print -quit)" ]]; then
         return 0
     fi
     command -v go >/dev/null 2>&1 || die "'go' not found in PATH; install Go >= 1.24 (https://go.dev/dl/) to build FerretDB"
+    command -v patch >/dev/null 2>&1 || die "'patch' not found in PATH; install it (apt-get install patch)"
     mkdir -p "$(dirname "$BIN")"
     log "building $BIN (first build downloads modules and takes a few minutes)..."
+    local work="$ROOT/.local/build/ferretdb"
+    patched_module "$work"
     (
         cd "$SRC"
-        CGO_ENABLED=0 go build -trimpath -buildvcs=false -tags ferretdb_no_postgresql -o "$BIN.tmp" .
+        CGO_ENABLED=0 go build -modfile="$work/go.mod" -trimpath -buildvcs=false \
+            -tags ferretdb_no_postgresql -o "$BIN.tmp" .
     ) || die "go build failed"
     mv -f "$BIN.tmp" "$BIN"
     log "built $BIN"

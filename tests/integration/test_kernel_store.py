@@ -88,3 +88,19 @@ async def test_processed_ids_keep_their_answers_and_only_the_most_recent_are_kep
     assert loaded.answer_for("event-249") == {}
     assert loaded.answer_for("cmd:first") is None  # fell off the end of the kept window
     assert len(loaded.processed) == 200
+
+
+async def test_a_guarded_save_finds_its_aggregate_through_the_id_index(
+    store: AggregateStore,
+) -> None:
+    """FerretDB 1.24 scanned the whole table for every _id lookup (deploy/local/ferretdb/*.patch):
+    the store's plan for a save's filter must search the _id index, whatever else it names."""
+    await store.create("agg-indexed", {"n": 0})
+    database = store.collection.database
+    explained = await database.command(
+        "explain",
+        {"find": store.collection.name, "filter": {"_id": "agg-indexed", "version": 1}},
+    )
+    plan = " ".join(explained.get("queryPlanner", {}).get("Plan", []))
+    winning = explained.get("queryPlanner", {}).get("winningPlan", {})
+    assert "USING INDEX" in plan or "IDHACK" in str(winning) or "IXSCAN" in str(winning), explained
