@@ -53,6 +53,9 @@ class RelayMetrics:
 
 
 class OutboxRelay:
+    """Publishes the documents it is told about (``wake``) at once, and finds the others (left by
+    a relay that died, or saved while this one was down) by scanning at each poll."""
+
     def __init__(
         self,
         collections: Sequence[AsyncCollection[Document]],
@@ -70,34 +73,59 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._owner = str(uuid.uuid4())
         self._wake = asyncio.Event()
+        self._told: dict[str, set[str]] = {collection.name: set() for collection in collections}
 
-    def wake(self) -> None:
-        """Called after a save that produced events: publish them now, not at the next poll."""
+    def wake(self, collection: str, document_id: str) -> None:
+        """Called after a save left events in a document: publish them now, by its id."""
+        self._told.setdefault(collection, set()).add(document_id)
         self._wake.set()
 
     async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_scan = loop.time()
         while True:
             self._wake.clear()
             try:
-                published = await self.drain_once()
+                published = await self.publish_told()
+                if loop.time() >= next_scan:
+                    found = await self.publish_waiting()
+                    # Scan again at once while scans find events (a backlog), else at the poll.
+                    next_scan = loop.time() + (0 if found else self._poll_interval)
+                    published += found
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("outbox relay pass failed; retrying")
-                published = 0
+                published, next_scan = 0, loop.time() + self._poll_interval
             if published:
                 continue
-            await woken_or_timed_out(self._wake, self._poll_interval)
+            await woken_or_timed_out(self._wake, max(next_scan - loop.time(), 0.0))
 
-    async def drain_once(self) -> int:
-        """One pass over every collection; returns how many events were published."""
+    async def publish_told(self) -> int:
+        """Publish the documents the relay was told about; returns how many events."""
         total = 0
         for collection in self._collections:
-            total += await self._drain(collection)
+            ids = list(self._told[collection.name])
+            self._told[collection.name].clear()
+            for start in range(0, len(ids), self._batch_size):
+                total += await self._drain(collection, ids[start : start + self._batch_size])
         return total
 
-    async def _drain(self, collection: AsyncCollection[Document]) -> int:
-        claimed = await self._claim(collection)
+    async def publish_waiting(self) -> int:
+        """Find documents with free pending events and publish them; returns how many events."""
+        total = 0
+        for collection in self._collections:
+            total += await self._drain(collection, await self._waiting(collection))
+        return total
+
+    async def _waiting(self, collection: AsyncCollection[Document]) -> list[str]:
+        """Up to ``batch_size`` free documents with pending events (a scan on FerretDB)."""
+        free = {**PENDING, "outbox_lease_until": {"$lt": datetime.now(UTC)}}
+        candidates = await collection.find(free, {"_id": 1}).to_list(self._batch_size)
+        return [candidate["_id"] for candidate in candidates]
+
+    async def _drain(self, collection: AsyncCollection[Document], ids: list[str]) -> int:
+        claimed = await self._claim(collection, ids) if ids else []
         if not claimed:
             return 0
         batches = [[OutboxEntry.model_validate(e) for e in doc["outbox"]] for doc in claimed]
@@ -110,25 +138,20 @@ class OutboxRelay:
         self._metrics.published.labels(collection.name).inc(count)
         return count
 
-    async def _claim(self, collection: AsyncCollection[Document]) -> list[Document]:
-        """Take up to ``batch_size`` free documents with pending events, in three statements
-        whatever their number: a store that scans its collection for any filter other than
-        ``{_id: ...}`` (FerretDB 1.24 on SQLite) pays three scans per pass, not two per document.
+    async def _claim(self, collection: AsyncCollection[Document], ids: list[str]) -> list[Document]:
+        """Lease those of ``ids`` that are free and have pending events, in two statements that
+        name the ids (the _id index serves them, on FerretDB with our patch too).
 
         The pass's own owner token tells the documents this pass took from those another relay
         took meanwhile."""
         now = datetime.now(UTC)
-        free = {**PENDING, "outbox_lease_until": {"$lt": now}}
-        candidates = await collection.find(free, {"_id": 1}).to_list(self._batch_size)
-        if not candidates:
-            return []
-        ids = [candidate["_id"] for candidate in candidates]
+        chosen = {"_id": {"$in": ids}}
         token = f"{self._owner}:{uuid.uuid4()}"
         await collection.update_many(
-            {"_id": {"$in": ids}, **free},
+            {**chosen, **PENDING, "outbox_lease_until": {"$lt": now}},
             {"$set": {"outbox_lease_until": now + self._lease, "outbox_lease_owner": token}},
         )
-        return await collection.find({"outbox_lease_owner": token}).to_list(None)
+        return await collection.find({**chosen, "outbox_lease_owner": token}).to_list(None)
 
     async def _release(
         self, collection: AsyncCollection[Document], claimed: list[Document]
@@ -140,13 +163,15 @@ class OutboxRelay:
         subdocuments, and FerretDB 1.24 ignores a ``$pull`` with a condition); events saved
         since the claim stay in the outbox."""
         token = claimed[0]["outbox_lease_owner"]
+        chosen = {"_id": {"$in": [doc["_id"] for doc in claimed]}}
         published = [entry for doc in claimed for entry in doc["outbox"]]
         pulled = {"$pullAll": {"outbox": published}}
         mine = await collection.update_many(
-            {"outbox_lease_owner": token}, {**pulled, "$set": {"outbox_lease_until": EPOCH}}
+            {**chosen, "outbox_lease_owner": token},
+            {**pulled, "$set": {"outbox_lease_until": EPOCH}},
         )
         if mine.matched_count < len(claimed):  # a lease expired and another relay holds it now
-            await collection.update_many({"_id": {"$in": [doc["_id"] for doc in claimed]}}, pulled)
+            await collection.update_many(chosen, pulled)
 
     async def observe(self) -> None:
         """Refresh the backlog gauges (pending documents, age of the oldest pending event)."""

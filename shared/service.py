@@ -91,9 +91,10 @@ class Runtime:
         """The topic's name on the broker (tests prefix every name to keep their runs apart)."""
         return self.settings.topic_prefix + topic.name
 
-    def wake_relay(self) -> None:
+    def wake_relay(self, collection: str, document_id: str) -> None:
+        """A store's ``on_events``: the relay publishes that document's events now."""
         if self.relay is not None:
-            self.relay.wake()
+            self.relay.wake(collection, document_id)
 
     def consume(
         self,

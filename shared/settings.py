@@ -33,7 +33,11 @@ class ServiceSettings(BaseSettings):
     auth_secret: SecretStr = Field(description="HMAC key that signs and checks bearer tokens")
     max_body_bytes: int = 256 * 1024
     outbox_lease_seconds: float = 10.0
-    relay_poll_seconds: float = 0.5
+    relay_poll_seconds: float = Field(
+        default=2.0,
+        description="how often the outbox relay looks for events nobody told it about (left by "
+        "a relay that died); a save tells it at once",
+    )
     consumer_max_records: int = 500
     consumer_max_attempts: int = 3
     metrics_refresh_seconds: float = Field(

@@ -73,14 +73,23 @@ class Loaded:
         return None
 
 
+EventsQueued = Callable[[str, str], None]
+"""Told (collection name, document id) after a save left events in that document's outbox: the
+relay publishes them at once, by id, instead of finding them at its next poll."""
+
+
+def nobody_told(collection: str, document_id: str) -> None:
+    """For stores whose events nobody publishes at once (tests of the store alone)."""
+
+
 class AggregateStore:
     """Loads and saves one collection of aggregates together with their outbox."""
 
     def __init__(
-        self, collection: AsyncCollection[Document], on_events: Callable[[], None] | None = None
+        self, collection: AsyncCollection[Document], on_events: EventsQueued = nobody_told
     ) -> None:
         self.collection = collection
-        self._on_events = on_events or (lambda: None)
+        self._on_events = on_events
 
     async def load(self, aggregate_id: str) -> Loaded | None:
         document = await self.collection.find_one(
@@ -109,7 +118,7 @@ class AggregateStore:
         except DuplicateKeyError as error:
             raise ConcurrencyConflict(aggregate_id) from error
         if events:
-            self._on_events()
+            self._on_events(self.collection.name, aggregate_id)
 
     async def save(
         self,
@@ -134,7 +143,7 @@ class AggregateStore:
         if result.matched_count != 1:
             raise ConcurrencyConflict(loaded.id)
         if events:
-            self._on_events()
+            self._on_events(self.collection.name, loaded.id)
 
 
 def loaded_from(document: Document) -> Loaded:

@@ -171,8 +171,10 @@ class CommandHandlers:
             call = found[1]
             now = self.clock.now()
             lifecycle.check_submission(call, content, now)
-            if await self.dossiers.live_key_taken(content.live_key(call_id)):
-                raise duplicate_dossier()
+            # A duplicate (same carrier and platform on this call) is refused by the unique
+            # index when the dossier is created: like any command refused after numbering, it
+            # skips a receipt number (never reused). A check before numbering would scan every
+            # dossier of the store for each submission (FerretDB uses only the _id index).
             number = await self.calls.next_receipt_number(call_id)
             return await self._create(call, content, dossier_id, number, principal, pid, now)
 

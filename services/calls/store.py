@@ -102,9 +102,6 @@ class DossierRepository:
         loaded = await self.store.load(dossier_id)
         return None if loaded is None else (loaded, DossierState.model_validate(loaded.state))
 
-    async def live_key_taken(self, live_key: str) -> bool:
-        return await self._collection.count_documents({"state.live_key": live_key}, limit=1) > 0
-
     async def count_live(self, call_id: str) -> int:
         return await self._collection.count_documents(
             {"state.call_id": call_id, "state.status": {"$ne": "withdrawn"}}

@@ -8,7 +8,7 @@ read: the outbox is emptied once published).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +19,14 @@ from services.contracts.domain.contract import Contract
 from services.contracts.domain.pole import PoleRecord
 from shared.events.base import EventData, OutboxEntry, new_outbox_entry
 from shared.reference.poles import all_poles
-from shared.store import AggregateStore, ConcurrencyConflict, Document, Loaded, Processed
+from shared.store import (
+    AggregateStore,
+    ConcurrencyConflict,
+    Document,
+    EventsQueued,
+    Loaded,
+    Processed,
+)
 
 CONTRACTS = "contracts"
 POLES = "poles"
@@ -31,7 +38,7 @@ def outbox_entries(events: Sequence[EventData], key: str, now: datetime) -> list
 
 
 class ContractRepository:
-    def __init__(self, db: AsyncDatabase[Document], on_events: Callable[[], None]) -> None:
+    def __init__(self, db: AsyncDatabase[Document], on_events: EventsQueued) -> None:
         self.collection = db[CONTRACTS]
         self._store = AggregateStore(self.collection, on_events)
 
@@ -104,7 +111,7 @@ def _document(contract: Contract, history: list[Document], entries: list[OutboxE
 
 
 class PoleRepository:
-    def __init__(self, db: AsyncDatabase[Document], on_events: Callable[[], None]) -> None:
+    def __init__(self, db: AsyncDatabase[Document], on_events: EventsQueued) -> None:
         self.collection = db[POLES]
         self._store = AggregateStore(self.collection, on_events)
 

@@ -19,7 +19,7 @@ The chain is also the aggregate's history.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,12 +27,12 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from shared.events.base import OutboxEntry
-from shared.store import EPOCH, ConcurrencyConflict, Document, Loaded
+from shared.store import EPOCH, ConcurrencyConflict, Document, EventsQueued, Loaded
 
 
 class JournalStore:
     def __init__(
-        self, collection: AsyncCollection[Document], on_events: Callable[[], None]
+        self, collection: AsyncCollection[Document], on_events: EventsQueued
     ) -> None:
         self.collection = collection
         self._on_events = on_events
@@ -104,7 +104,7 @@ class JournalStore:
             raise ConcurrencyConflict(aggregate_id) from error
         self._known[aggregate_id] = version
         if events:
-            self._on_events()
+            self._on_events(self.collection.name, document["_id"])
 
     async def _entry(self, aggregate_id: str, version: int) -> Document | None:
         return await self.collection.find_one(

@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -25,7 +25,7 @@ from services.funding.domain.money import Movement
 from services.funding.journal import JournalStore
 from shared.events.base import EventData, OutboxEntry, new_outbox_entry
 from shared.events.funding import PromiseRecorded
-from shared.store import AggregateStore, ConcurrencyConflict, Document, Loaded
+from shared.store import AggregateStore, ConcurrencyConflict, Document, EventsQueued, Loaded
 from shared.topics import FUNDING_COMMITMENT, FUNDING_LEDGER
 
 LINE_JOURNAL = "line_journal"
@@ -54,7 +54,7 @@ def _key(data: EventData) -> str:
 
 
 class FundingStore:
-    def __init__(self, db: AsyncDatabase[Document], on_events: Callable[[], None]) -> None:
+    def __init__(self, db: AsyncDatabase[Document], on_events: EventsQueued) -> None:
         self.lines = JournalStore(db[LINE_JOURNAL], on_events)
         self.commitments = JournalStore(db[COMMITMENT_JOURNAL], on_events)
         self.commitment_view = db[COMMITMENTS]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from services.notify.domain.backoff import Outcome
@@ -62,13 +63,20 @@ class Dispatcher:
             final_failures_in_row=settings.notify_disable_after_final_failures,
         )
         self._wake = asyncio.Event()
+        self._told: set[str] = set()
+        self._scan_now = True
         self._in_flight: set[asyncio.Task[None]] = set()
 
-    def wake(self) -> None:
-        """Called when deliveries were recorded: send them now, not at the next poll."""
+    def wake(self, delivery_ids: Collection[str] = ()) -> None:
+        """Called when deliveries were recorded: send them now, by id. Without ids (a
+        subscription resumed, say): look now for every due delivery, not at the next poll."""
+        self._told.update(delivery_ids)
+        self._scan_now = self._scan_now or not delivery_ids
         self._wake.set()
 
     async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_scan = loop.time()
         try:
             while True:
                 self._wake.clear()
@@ -78,22 +86,36 @@ class Dispatcher:
                         self._in_flight, timeout=self._poll, return_when=asyncio.FIRST_COMPLETED
                     )
                     continue
+                scan = self._scan_now or loop.time() >= next_scan
                 try:
-                    claimed = await self._deliveries.claim_due(self._clock.now(), self._lease, free)
+                    claimed = await self._claim(free, scan)
                 except Exception:
                     log.exception("claiming due deliveries failed; retrying")
-                    claimed = []
+                    claimed, scan = [], True
+                if scan:
+                    self._scan_now, next_scan = False, loop.time() + self._poll
                 for delivery in claimed:
                     task = asyncio.create_task(self._deliver(delivery))
                     self._in_flight.add(task)
                     task.add_done_callback(self._in_flight.discard)
-                if len(claimed) < free:
-                    await woken_or_timed_out(self._wake, self._poll)
+                if len(claimed) < free and not self._told:
+                    await woken_or_timed_out(self._wake, max(next_scan - loop.time(), 0.0))
         finally:
             for task in self._in_flight:
                 task.cancel()
             await asyncio.gather(*self._in_flight, return_exceptions=True)
             await self._webhooks.close()
+
+    async def _claim(self, free: int, scan: bool) -> list[Delivery]:
+        """The deliveries the dispatcher was told about (up to ``free``), then, when ``scan``,
+        those a query finds due (retries, and any recorded while nobody was told)."""
+        now = self._clock.now()
+        told = list(self._told)[:free]
+        self._told.difference_update(told)
+        claimed = await self._deliveries.claim(told, now, self._lease)
+        if scan and len(claimed) < free:
+            claimed += await self._deliveries.claim_due(now, self._lease, free - len(claimed))
+        return claimed
 
     async def _deliver(self, delivery: Delivery) -> None:
         try:

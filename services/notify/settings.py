@@ -33,7 +33,10 @@ class NotifySettings(ServiceSettings):
     notify_request_timeout_seconds: float = 10.0
     notify_max_concurrent_deliveries: int = 50
     notify_delivery_lease_seconds: float = 60.0
-    notify_dispatch_poll_seconds: float = 1.0
+    notify_dispatch_poll_seconds: float = Field(
+        default=2.0,
+        description="how often due retries are looked for; a recorded delivery is sent at once",
+    )
     notify_secret_overlap_seconds: float = Field(
         default=86400.0, description="how long the previous secret stays valid after a rotation"
     )

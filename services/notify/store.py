@@ -3,11 +3,10 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from pymongo import ASCENDING, DESCENDING
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.notify.domain.delivery import (
@@ -24,6 +23,7 @@ from shared.store import (
     AggregateStore,
     ConcurrencyConflict,
     Document,
+    EventsQueued,
     Loaded,
     Processed,
     retry_on_conflict,
@@ -40,7 +40,7 @@ def outbox(event: EventData | None, key: str, now: datetime) -> list[OutboxEntry
 
 
 class SubscriptionRepository:
-    def __init__(self, db: AsyncDatabase[Document], on_events: Callable[[], None]) -> None:
+    def __init__(self, db: AsyncDatabase[Document], on_events: EventsQueued) -> None:
         self.store = AggregateStore(db[SUBSCRIPTIONS], on_events)
         self.collection = self.store.collection
 
@@ -91,8 +91,17 @@ class SubscriptionRepository:
         return await self.collection.count_documents({"state.status": "disabled"})
 
 
+def due(now: datetime) -> Document:
+    """A delivery to attempt now: pending, its time come, not leased to a dispatcher."""
+    return {
+        "state.status": "pending",
+        "state.next_attempt_at": {"$lte": now},
+        "state.lease_until": {"$lt": now},
+    }
+
+
 class DeliveryRepository:
-    def __init__(self, db: AsyncDatabase[Document], on_events: Callable[[], None]) -> None:
+    def __init__(self, db: AsyncDatabase[Document], on_events: EventsQueued) -> None:
         self.store = AggregateStore(db[DELIVERIES], on_events)
         self.collection = self.store.collection
 
@@ -125,31 +134,32 @@ class DeliveryRepository:
         return [Delivery.model_validate(d["state"]) for d in await cursor.to_list(limit)]
 
     async def claim_due(self, now: datetime, lease: timedelta, limit: int) -> list[Delivery]:
-        """Take up to ``limit`` due deliveries for ``lease``; another dispatcher (a replica)
-        cannot take them meanwhile, and a dispatcher that dies lets its lease expire."""
-        due = {
-            "state.status": "pending",
-            "state.next_attempt_at": {"$lte": now},
-            "state.lease_until": {"$lt": now},
-        }
+        """Take up to ``limit`` due deliveries for ``lease``, found by a query (a scan on
+        FerretDB): retries that came due, and deliveries nobody told the dispatcher about."""
         candidates = (
-            await self.collection.find(due, {"_id": 1})
+            await self.collection.find(due(now), {"_id": 1})
             .sort("state.next_attempt_at", ASCENDING)
             .to_list(limit)
         )
-        if not candidates:
-            return []
-        # One statement claims them all and the claim's own token reads back those this
-        # dispatcher got: three statements per batch, not one per delivery (on FerretDB 1.24,
-        # any filter but {_id: ...} scans the collection).
-        claim = str(uuid.uuid4())
-        await self.collection.update_many(
-            {"_id": {"$in": [candidate["_id"] for candidate in candidates]}, **due},
-            {"$set": {"state.lease_until": now + lease, "claim": claim}, "$inc": {"version": 1}},
-        )
-        claimed = await self.collection.find({"claim": claim}, {"state": 1}).to_list(None)
-        deliveries = [Delivery.model_validate(document["state"]) for document in claimed]
-        return sorted(deliveries, key=lambda delivery: delivery.next_attempt_at)
+        return await self.claim([candidate["_id"] for candidate in candidates], now, lease)
+
+    async def claim(self, ids: Iterable[str], now: datetime, lease: timedelta) -> list[Delivery]:
+        """Take those of ``ids`` that are due for ``lease``; another dispatcher (a replica)
+        cannot take them meanwhile, and a dispatcher that dies lets its lease expire.
+
+        One guarded statement per delivery, each found by its _id (the local FerretDB's patch
+        makes that an index lookup), rather than one claim by a filter that would scan every
+        delivery while holding the store's write lock."""
+        claimed = []
+        for delivery_id in ids:
+            document = await self.collection.find_one_and_update(
+                {"_id": delivery_id, **due(now)},
+                {"$set": {"state.lease_until": now + lease}, "$inc": {"version": 1}},
+                return_document=ReturnDocument.AFTER,
+            )
+            if document is not None:
+                claimed.append(Delivery.model_validate(document["state"]))
+        return claimed
 
     async def finish(
         self,

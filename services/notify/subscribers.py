@@ -43,7 +43,7 @@ class DeliveryRecorder:
         self,
         subscriptions: SubscriptionRepository,
         deliveries: DeliveryRepository,
-        on_recorded: Callable[[], None],
+        on_recorded: Callable[[list[str]], None],
         clock: Clock,
     ) -> None:
         self._clock = clock
@@ -64,6 +64,6 @@ class DeliveryRecorder:
             new_delivery(default_target_id(address), "email", address, event, now)
             for address in default_recipients(event.type, event.data)
         ]
-        recorded = [await self._deliveries.record(delivery) for delivery in deliveries]
-        if any(recorded):
-            self._on_recorded()
+        recorded = [d.id for d in deliveries if await self._deliveries.record(d)]
+        if recorded:
+            self._on_recorded(recorded)

@@ -53,6 +53,23 @@ async def test_an_event_saved_in_one_services_outbox_reaches_another_services_su
         assert pending["outbox"] == []
 
 
+async def test_a_saved_event_is_published_at_once_not_at_the_relays_next_poll(
+    isolation: Isolation,
+) -> None:
+    """The store tells the relay which document it saved; the relay's scan, an hour away here,
+    is only for documents nobody told it about."""
+    settings = isolation.settings(ProbeSettings, service="emitter", relay_poll_seconds=3600)
+    emitter = build_runtime(settings)
+    store = AggregateStore(emitter.db["counters"], on_events=emitter.wake_relay)
+    emitter.outbox_relay(["counters"])
+    async with serve(create_service_app(emitter, title="emitter", description="probe")):
+        event_id = await emit(store, "counter-told")
+        await read_topic(
+            isolation.topic_prefix + Counted.topic.name,
+            lambda rs: any(("ce_id", event_id.encode()) in r.headers for r in rs),
+        )
+
+
 async def test_published_events_carry_cloudevents_headers_that_kcat_reads(
     isolation: Isolation,
 ) -> None:
@@ -110,15 +127,15 @@ async def test_a_relay_killed_between_publishing_and_pulling_republishes_and_it_
     try:
         async with serve(receiver):
             event_id = await emit(store, "counter-crash", by=5)
-            killed = asyncio.create_task(dying.drain_once())
+            killed = asyncio.create_task(dying.publish_waiting())
             await published.wait()
             killed.cancel()
             document = await collection.find_one({"_id": "counter-crash"})
             assert document is not None
             assert [entry["id"] for entry in document["outbox"]] == [event_id]
 
-            assert await survivor.drain_once() == 0, "the lease still holds"
-            await eventually(survivor.drain_once, seconds=10)
+            assert await survivor.publish_waiting() == 0, "the lease still holds"
+            await eventually(survivor.publish_waiting, seconds=10)
 
             topic = isolation.topic_prefix + Counted.topic.name
 

@@ -243,3 +243,18 @@ async def test_subscriptions_belong_to_their_owner_and_operators_see_all(
     assert conflict.status_code == 409
     assert [s["id"] for s in listed.json()] == [mine["id"]]
     assert unauthenticated.status_code == 401
+
+
+async def test_a_recorded_delivery_is_sent_at_once_not_at_the_dispatchers_next_poll(
+    isolation: Isolation,
+) -> None:
+    """The recorder tells the dispatcher which deliveries it recorded; the dispatcher's query
+    for due deliveries, an hour away here, is for retries and what nobody told it about."""
+    hourly = isolation.settings(
+        NotifySettings, notify_allow_private_targets=True, notify_dispatch_poll_seconds=3600
+    )
+    call = uuid.uuid4().hex
+    async with webhook_receiver() as receiver, serve(create_app(hourly)) as client:
+        await subscribe(client, receiver.url, call, "integrator")
+        event = await publish_event(isolation, preselected(call, "minalogic"), key="d-told")
+        await eventually(lambda: receiver.event_ids() == [event.id])

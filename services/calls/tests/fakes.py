@@ -107,9 +107,6 @@ class FakeDossiers(DossierRepository):
     def states(self) -> list[DossierState]:
         return [DossierState.model_validate(d["state"]) for d in self.fake.documents.values()]
 
-    async def live_key_taken(self, live_key: str) -> bool:
-        return any(d.live_key == live_key for d in self.states())
-
     async def count_live(self, call_id: str) -> int:
         return sum(d.call_id == call_id and d.status != "withdrawn" for d in self.states())
 
