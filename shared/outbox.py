@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -88,15 +89,17 @@ class OutboxRelay:
             try:
                 published = await self.publish_told()
                 if loop.time() >= next_scan:
-                    found = await self.publish_waiting()
-                    # Scan again at once while scans find events (a backlog), else at the poll.
-                    next_scan = loop.time() + (0 if found else self._poll_interval)
+                    found, free_in = await self.publish_waiting()
+                    # Scan again at once while scans find events (a backlog), else when a lease
+                    # held by another relay (perhaps dead) runs out, at the latest at the poll.
+                    delay = min(0 if found else self._poll_interval, free_in)
+                    next_scan = loop.time() + delay
                     published += found
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("outbox relay pass failed; retrying")
-                published, next_scan = 0, loop.time() + self._poll_interval
+                published, next_scan = 0, loop.time() + min(self._poll_interval, 1.0)
             if published:
                 continue
             await woken_or_timed_out(self._wake, max(next_scan - loop.time(), 0.0))
@@ -111,18 +114,28 @@ class OutboxRelay:
                 total += await self._drain(collection, ids[start : start + self._batch_size])
         return total
 
-    async def publish_waiting(self) -> int:
-        """Find documents with free pending events and publish them; returns how many events."""
-        total = 0
+    async def publish_waiting(self) -> tuple[int, float]:
+        """Find documents with free pending events and publish them. Returns how many events,
+        and in how many seconds the first document leased to another relay is free (inf if
+        none is)."""
+        total, free_in = 0, math.inf
         for collection in self._collections:
-            total += await self._drain(collection, await self._waiting(collection))
-        return total
+            ids, leased_for = await self._waiting(collection)
+            total += await self._drain(collection, ids)
+            free_in = min(free_in, leased_for)
+        return total, free_in
 
-    async def _waiting(self, collection: AsyncCollection[Document]) -> list[str]:
-        """Up to ``batch_size`` free documents with pending events (a scan on FerretDB)."""
-        free = {**PENDING, "outbox_lease_until": {"$lt": datetime.now(UTC)}}
-        candidates = await collection.find(free, {"_id": 1}).to_list(self._batch_size)
-        return [candidate["_id"] for candidate in candidates]
+    async def _waiting(self, collection: AsyncCollection[Document]) -> tuple[list[str], float]:
+        """Up to ``batch_size`` free documents with pending events, and how long the shortest
+        lease on the others still runs (one scan on FerretDB, hence not at every pass)."""
+        now = datetime.now(UTC)
+        pending = await collection.find(PENDING, {"outbox_lease_until": 1}).to_list(
+            10 * self._batch_size
+        )
+        free = [doc["_id"] for doc in pending if doc["outbox_lease_until"] < now]
+        leases = [doc["outbox_lease_until"] for doc in pending if doc["outbox_lease_until"] >= now]
+        leased_for = (min(leases) - now).total_seconds() if leases else math.inf
+        return free[: self._batch_size], leased_for
 
     async def _drain(self, collection: AsyncCollection[Document], ids: list[str]) -> int:
         claimed = await self._claim(collection, ids) if ids else []

@@ -34,14 +34,16 @@ class ServiceSettings(BaseSettings):
     max_body_bytes: int = 256 * 1024
     outbox_lease_seconds: float = 10.0
     relay_poll_seconds: float = Field(
-        default=2.0,
-        description="how often the outbox relay looks for events nobody told it about (left by "
-        "a relay that died); a save tells it at once",
+        default=30.0,
+        description="how often the outbox relay searches the store for events nobody told it "
+        "about (a save tells it at once; a relay that died is taken over when its lease ends)",
     )
     consumer_max_records: int = 500
     consumer_max_attempts: int = 3
     metrics_refresh_seconds: float = Field(
-        default=5.0, description="how often gauges read from the store are refreshed"
+        default=15.0,
+        description="how often gauges read from the store are refreshed (Prometheus scrapes "
+        "every 15 s; on FerretDB each refresh reads whole collections)",
     )
     clock_start: datetime | None = Field(
         default=None, description="simulated clock: the instant the service starts at"

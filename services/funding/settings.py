@@ -16,9 +16,6 @@ class FundingSettings(ServiceSettings):
     envelope_file: Path = Field(
         default=DEFAULT_ENVELOPE, description="the declarative file of the envelope and its lines"
     )
-    metrics_refresh_seconds: float = Field(
-        default=2.0, gt=0, description="how often the budget gauges are read from the store"
-    )
     commit_attempts: int = Field(
         default=200, ge=1, description="how many times a decision on a contended line is retried"
     )

@@ -64,6 +64,8 @@ class Dispatcher:
         )
         self._wake = asyncio.Event()
         self._told: set[str] = set()
+        self._retries: dict[str, datetime] = {}
+        """Deliveries this dispatcher put back for a retry, and when they come due."""
         self._scan_now = True
         self._in_flight: set[asyncio.Task[None]] = set()
 
@@ -99,7 +101,8 @@ class Dispatcher:
                     self._in_flight.add(task)
                     task.add_done_callback(self._in_flight.discard)
                 if len(claimed) < free and not self._told:
-                    await woken_or_timed_out(self._wake, max(next_scan - loop.time(), 0.0))
+                    wait = max(next_scan - loop.time(), 0.0)
+                    await woken_or_timed_out(self._wake, min(wait, 1.0) if self._retries else wait)
         finally:
             for task in self._in_flight:
                 task.cancel()
@@ -110,6 +113,10 @@ class Dispatcher:
         """The deliveries the dispatcher was told about (up to ``free``), then, when ``scan``,
         those a query finds due (retries, and any recorded while nobody was told)."""
         now = self._clock.now()
+        due = [delivery_id for delivery_id, at in self._retries.items() if at <= now]
+        for delivery_id in due:
+            del self._retries[delivery_id]
+        self._told.update(due)
         told = list(self._told)[:free]
         self._told.difference_update(told)
         claimed = await self._deliveries.claim(told, now, self._lease)
@@ -141,6 +148,9 @@ class Dispatcher:
             error=sent.error,
         )
         done = await self._deliveries.finish(delivery.id, attempt, self._schedule, sent.retry_after)
+        if done.status == "pending":
+            self._retries[done.id] = done.next_attempt_at
+            self._wake.set()  # the loop watches the clock for it from now on
         status = "retry" if done.status == "pending" else done.status
         self._metrics.notifications.labels(delivery.channel, status).inc()
         self._metrics.latency.labels(delivery.channel).observe(latency)

@@ -34,8 +34,10 @@ class NotifySettings(ServiceSettings):
     notify_max_concurrent_deliveries: int = 50
     notify_delivery_lease_seconds: float = 60.0
     notify_dispatch_poll_seconds: float = Field(
-        default=2.0,
-        description="how often due retries are looked for; a recorded delivery is sent at once",
+        default=30.0,
+        description="how often the store is searched for due deliveries nobody told this "
+        "dispatcher about (recorded while it was down, a replica's retries); its own recorded "
+        "deliveries and retries are sent when due without a search",
     )
     notify_secret_overlap_seconds: float = Field(
         default=86400.0, description="how long the previous secret stays valid after a rotation"

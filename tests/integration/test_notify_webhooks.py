@@ -245,16 +245,21 @@ async def test_subscriptions_belong_to_their_owner_and_operators_see_all(
     assert unauthenticated.status_code == 401
 
 
-async def test_a_recorded_delivery_is_sent_at_once_not_at_the_dispatchers_next_poll(
+async def test_deliveries_and_their_retries_go_out_without_waiting_for_the_dispatchers_poll(
     isolation: Isolation,
 ) -> None:
-    """The recorder tells the dispatcher which deliveries it recorded; the dispatcher's query
-    for due deliveries, an hour away here, is for retries and what nobody told it about."""
+    """The recorder tells the dispatcher which deliveries it recorded, and the dispatcher keeps
+    the retries it scheduled; its search of the store, an hour away here, is for what nobody
+    told it about."""
     hourly = isolation.settings(
-        NotifySettings, notify_allow_private_targets=True, notify_dispatch_poll_seconds=3600
+        NotifySettings,
+        notify_allow_private_targets=True,
+        notify_retry_delays_seconds=[0.3, 0.3],
+        notify_retry_jitter=0.0,
+        notify_dispatch_poll_seconds=3600,
     )
     call = uuid.uuid4().hex
-    async with webhook_receiver() as receiver, serve(create_app(hourly)) as client:
+    async with webhook_receiver(503) as receiver, serve(create_app(hourly)) as client:
         await subscribe(client, receiver.url, call, "integrator")
         event = await publish_event(isolation, preselected(call, "minalogic"), key="d-told")
-        await eventually(lambda: receiver.event_ids() == [event.id])
+        await eventually(lambda: receiver.event_ids() == [event.id] * 2)
