@@ -31,9 +31,7 @@ from shared.store import EPOCH, ConcurrencyConflict, Document, EventsQueued, Loa
 
 
 class JournalStore:
-    def __init__(
-        self, collection: AsyncCollection[Document], on_events: EventsQueued
-    ) -> None:
+    def __init__(self, collection: AsyncCollection[Document], on_events: EventsQueued) -> None:
         self.collection = collection
         self._on_events = on_events
         self._known: dict[str, int] = {}
