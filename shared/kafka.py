@@ -8,11 +8,11 @@ from typing import Any
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
-from faststream.security import SASLScram512
 from prometheus_client import CollectorRegistry
 
 from shared.deadletter import SendRaw
 from shared.events.base import OutboxEntry
+from shared.kafka_access import KafkaAccess
 from shared.outbox import Publish
 from shared.settings import ServiceSettings
 
@@ -24,12 +24,6 @@ def create_broker(settings: ServiceSettings, registry: CollectorRegistry) -> Kaf
     (the store is down, say) comes again; messages that can never succeed are sent to the
     dead-letter topic by the consumer itself and then acknowledged.
     """
-    security = None
-    if settings.kafka_username and settings.kafka_password:
-        security = SASLScram512(
-            username=settings.kafka_username,
-            password=settings.kafka_password.get_secret_value(),
-        )
     return KafkaBroker(
         settings.kafka_bootstrap,
         client_id=settings.client_id,
@@ -37,7 +31,7 @@ def create_broker(settings: ServiceSettings, registry: CollectorRegistry) -> Kaf
         enable_idempotence=True,
         linger_ms=1,
         ack_policy=AckPolicy.NACK_ON_ERROR,
-        security=security,
+        security=KafkaAccess.of(settings).security(),
         middlewares=[KafkaPrometheusMiddleware(registry=registry, app_name=settings.service)],
         logger=logging.getLogger(f"poles.{settings.service}.kafka"),
     )

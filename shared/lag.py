@@ -13,12 +13,12 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client import CollectorRegistry, Gauge
 
+from shared.kafka_access import KafkaAccess
 from shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,10 @@ class ConsumerLag:
     @contextlib.asynccontextmanager
     async def _clients(self) -> AsyncIterator[tuple[AIOKafkaAdminClient, AIOKafkaConsumer]]:
         """An admin client (committed offsets) and a group-less consumer (log offsets)."""
-        options = _connection_options(self._settings)
+        options = KafkaAccess.of(self._settings).options() | {
+            "client_id": f"{self._settings.client_id}-lag",
+            "request_timeout_ms": 10_000,
+        }
         admin = AIOKafkaAdminClient(**options)
         consumer = AIOKafkaConsumer(**options, enable_auto_commit=False)
         await admin.start()
@@ -107,20 +110,3 @@ class ConsumerLag:
                 await consumer.stop()
         finally:
             await admin.close()
-
-
-def _connection_options(settings: ServiceSettings) -> dict[str, Any]:
-    """The broker address and credentials the service's own broker uses (see shared.kafka)."""
-    options: dict[str, Any] = {
-        "bootstrap_servers": settings.kafka_bootstrap,
-        "client_id": f"{settings.client_id}-lag",
-        "request_timeout_ms": 10_000,
-    }
-    if settings.kafka_username and settings.kafka_password:
-        options |= {
-            "security_protocol": "SASL_PLAINTEXT",
-            "sasl_mechanism": "SCRAM-SHA-512",
-            "sasl_plain_username": settings.kafka_username,
-            "sasl_plain_password": settings.kafka_password.get_secret_value(),
-        }
-    return options

@@ -3,7 +3,8 @@
 Topics are declared here and created by ``python -m shared.topics create`` (the broker does not
 auto-create them). One topic per aggregate type, keyed by the aggregate's id, so that one
 aggregate's events stay in order; the partition count is the ceiling on a consumer group's
-parallelism.
+parallelism. Each topic names the party that writes it and the parties that read it: the broker's
+ACLs are derived from that (``shared.kafka_acls``), so a new consumer is declared here first.
 """
 
 from __future__ import annotations
@@ -12,37 +13,75 @@ import argparse
 import asyncio
 from dataclasses import dataclass
 
+from shared.kafka_access import KafkaAccess, tool_access
+
 FOREVER = -1
 DAY_MS = 24 * 3600 * 1000
+COMMAND_SENDERS = "command-senders"
+"""The State's and the CDC's systems, which send commands to the calls service."""
 
 
 @dataclass(frozen=True)
 class Topic:
     name: str
     owner: str
+    """The one party (a service, or COMMAND_SENDERS) that writes the topic."""
     description: str
     partitions: int = 6
     retention_ms: int = FOREVER
+    consumers: tuple[str, ...] = ()
+    """The parties that read it with their own consumer group (integrators aside)."""
 
     def config(self) -> dict[str, str]:
         return {"retention.ms": str(self.retention_ms), "cleanup.policy": "delete"}
 
 
-CALLS_CALL = Topic("calls.call", "calls", "calls for projects: opened, closed")
-CALLS_DOSSIER = Topic("calls.dossier", "calls", "dossiers: submission to final decision")
+CALLS_CALL = Topic(
+    "calls.call", "calls", "calls for projects: opened, closed", consumers=("notify",)
+)
+CALLS_DOSSIER = Topic(
+    "calls.dossier",
+    "calls",
+    "dossiers: submission to final decision",
+    consumers=("funding", "notify"),
+)
 CALLS_COMMAND = Topic(
-    "calls.command", "state/cdc systems", "commands to the calls service", retention_ms=7 * DAY_MS
+    "calls.command",
+    COMMAND_SENDERS,
+    "commands to the calls service",
+    retention_ms=7 * DAY_MS,
+    consumers=("calls",),
 )
 CALLS_COMMAND_RESULT = Topic(
-    "calls.command-result", "calls", "answers to commands: accepted or rejected"
+    "calls.command-result",
+    "calls",
+    "answers to commands: accepted or rejected",
+    consumers=("notify", COMMAND_SENDERS),
 )
-FUNDING_LINE = Topic("funding.line", "funding", "budget lines: loaded, thresholds, transfers")
+FUNDING_LINE = Topic(
+    "funding.line",
+    "funding",
+    "budget lines: loaded, thresholds, transfers",
+    consumers=("funding", "notify"),
+)
 FUNDING_COMMITMENT = Topic(
-    "funding.commitment", "funding", "commitments, refusals, de-commitments and payments"
+    "funding.commitment",
+    "funding",
+    "commitments, refusals, de-commitments and payments",
+    consumers=("funding", "notify"),
 )
-FUNDING_LEDGER = Topic("funding.ledger", "funding", "other financers' promises")
-CONTRACTS_CONTRACT = Topic("contracts.contract", "contracts", "performance contracts")
-CONTRACTS_POLE = Topic("contracts.pole", "contracts", "the reference list of pôles and labels")
+FUNDING_LEDGER = Topic(
+    "funding.ledger", "funding", "other financers' promises", consumers=("notify",)
+)
+CONTRACTS_CONTRACT = Topic(
+    "contracts.contract", "contracts", "performance contracts", consumers=("funding", "notify")
+)
+CONTRACTS_POLE = Topic(
+    "contracts.pole",
+    "contracts",
+    "the reference list of pôles and labels",
+    consumers=("notify",),
+)
 NOTIFY_SUBSCRIPTION = Topic("notify.subscription", "notify", "subscriptions and their state")
 NOTIFY_DELIVERY = Topic("notify.delivery", "notify", "deliveries of webhooks and e-mails")
 
@@ -76,7 +115,7 @@ ALL_TOPICS: tuple[Topic, ...] = (
 
 
 async def create_topics(
-    bootstrap: str,
+    kafka: KafkaAccess,
     topics: tuple[Topic, ...] = ALL_TOPICS,
     prefix: str = "",
     partitions: int | None = None,
@@ -87,7 +126,7 @@ async def create_topics(
     """
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="poles-topics")
+    admin = AIOKafkaAdminClient(**kafka.options(), client_id="poles-topics")
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -110,7 +149,10 @@ async def create_topics(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Create the platform's Kafka topics.")
+    parser = argparse.ArgumentParser(
+        description="Create the platform's Kafka topics (as POLES_KAFKA_USERNAME, or the local "
+        "stack's admin)."
+    )
     parser.add_argument("command", choices=["create", "list"])
     parser.add_argument("--bootstrap", default="127.0.0.1:9092")
     parser.add_argument("--prefix", default="")
@@ -119,7 +161,7 @@ def main() -> None:
         for topic in ALL_TOPICS:
             print(f"{topic.name}\t{topic.partitions}\t{topic.retention_ms}\t{topic.description}")
         return
-    created = asyncio.run(create_topics(args.bootstrap, prefix=args.prefix))
+    created = asyncio.run(create_topics(tool_access(args.bootstrap), prefix=args.prefix))
     print(f"topics created: {', '.join(created) if created else 'none (all exist)'}")
 
 

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Local Apache Kafka broker (KRaft, one combined broker+controller node) on
 # 127.0.0.1, without Docker: jars from Maven Central, run with the local JDK.
+# Secured as in production: SASL/SCRAM-SHA-512 logins, ACLs, nothing allowed by
+# default (see shared/kafka_acls.py for the principals and what each may do).
 #
 # Usage: deploy/local/kafka.sh {install|start|stop|status|wait|restart}
 #
 #   install  copy the Kafka jars into <local>/kafka/libs (once; fast after)
-#   start    install if needed, format storage once, start in the background
-#            and wait until ready; exits 0 if a broker already runs
+#   start    install if needed, generate the passwords and format the storage
+#            with the SCRAM users once, start in the background, wait until
+#            ready, apply the ACLs; exits 0 if a broker already runs
 #   stop     SIGTERM, up to 30 s, then SIGKILL; harmless if nothing runs
 #   status   "running" (exit 0) or "not running" (exit 1)
 #   wait     wait until the broker accepts connections and says it started
@@ -18,8 +21,12 @@
 #   KAFKA_START_TIMEOUT    seconds to wait for readiness (default 90)
 #   KAFKA_HEAP_OPTS        JVM heap flags (default -Xms256m -Xmx768m)
 #
-# Files: <local>/kafka/{libs/,data/,server.properties,cluster.id,kafka.pid},
-#        <local>/logs/kafka.log (broker stdout+stderr, appended).
+# Files: <local>/kafka/{libs/,data/,server.properties,cluster.id,kafka.pid,scram-users},
+#        <local>/logs/kafka.log (broker stdout+stderr, appended),
+#        <local>/secrets/kafka.env (mode 600: one password per principal, made on
+#        first start, never committed), <local>/secrets/kcat-{admin,integrator}.conf
+#        (kcat -F <file> ...: the login without a password on the command line) and
+#        <local>/secrets/admin.properties (--command-config of Kafka's own tools).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -38,6 +45,10 @@ CLUSTER_ID_FILE="$KAFKA_DIR/cluster.id"
 PID_FILE="$KAFKA_DIR/kafka.pid"
 LOG_DIR="$LOCAL_DIR/logs"
 LOG_FILE="$LOG_DIR/kafka.log"
+SECRETS_DIR="$LOCAL_DIR/secrets"
+SECRETS_FILE="$SECRETS_DIR/kafka.env"
+SCRAM_USERS_FILE="$KAFKA_DIR/scram-users"
+PYTHON="${POLES_PYTHON:-$ROOT/.venv/bin/python}"
 
 KAFKA_PORT="${KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
@@ -155,14 +166,60 @@ cmd_wait() {
   done
 }
 
+# The principals and their secrets-file variables (shared/kafka_acls.py), asked once a start.
+PRINCIPALS=""
+load_principals() {
+  [[ -x "$PYTHON" ]] || die "$PYTHON not found (run make setup)"
+  PRINCIPALS="$(cd "$ROOT" && "$PYTHON" -m shared.kafka_acls principals)" \
+    || die "could not list the principals (shared/kafka_acls.py)"
+}
+principals() { echo "$PRINCIPALS"; }
+
+# Give every principal a password (kept across restarts and re-formats), then load them.
+prepare_secrets() {
+  local principal var
+  mkdir -p "$SECRETS_DIR"
+  chmod 700 "$SECRETS_DIR"
+  (umask 077 && touch "$SECRETS_FILE")
+  while read -r principal var; do
+    grep -q "^$var=" "$SECRETS_FILE" && continue
+    echo "$var=$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')" >>"$SECRETS_FILE"
+  done < <(principals)
+  # shellcheck disable=SC1090
+  source "$SECRETS_FILE"
+  write_kcat_config admin KAFKA_ADMIN_PASSWORD
+  write_kcat_config poles-integrator KAFKA_INTEGRATOR_PASSWORD
+  # The same login for Kafka's own tools (kafka-configs, kafka-acls: --command-config).
+  (umask 077 && cat >"$SECRETS_DIR/admin.properties" <<CONF
+security.protocol=SASL_PLAINTEXT
+sasl.mechanism=SCRAM-SHA-512
+sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$KAFKA_ADMIN_PASSWORD";
+CONF
+  )
+}
+
+# kcat logs in with PLAIN: its librdkafka 2.0.2 fails SCRAM against Kafka 4 (see the template).
+write_kcat_config() {
+  (umask 077 && cat >"$SECRETS_DIR/kcat-${1#poles-}.conf" <<CONF
+bootstrap.servers=127.0.0.1:$KAFKA_PORT
+security.protocol=SASL_PLAINTEXT
+sasl.mechanisms=PLAIN
+sasl.username=$1
+sasl.password=${!2}
+CONF
+  )
+}
+
 render_props() {
   mkdir -p "$DATA_DIR"
   local esc_data
   esc_data="$(printf '%s' "$DATA_DIR" | sed 's/[\\|&]/\\&/g')"
-  sed -e "s|@KAFKA_PORT@|$KAFKA_PORT|g" \
+  (umask 077 && sed -e "s|@KAFKA_PORT@|$KAFKA_PORT|g" \
       -e "s|@KAFKA_CONTROLLER_PORT@|$KAFKA_CONTROLLER_PORT|g" \
       -e "s|@KAFKA_DATA_DIR@|$esc_data|g" \
-      "$TEMPLATE" >"$PROPS.tmp"
+      -e "s|@KAFKA_ADMIN_PASSWORD@|$KAFKA_ADMIN_PASSWORD|g" \
+      -e "s|@KAFKA_INTEGRATOR_PASSWORD@|$KAFKA_INTEGRATOR_PASSWORD|g" \
+      "$TEMPLATE" >"$PROPS.tmp")
   mv "$PROPS.tmp" "$PROPS"
 }
 
@@ -185,15 +242,51 @@ cluster_id() {
 }
 
 format_storage() {
+  if [[ -f "$DATA_DIR/meta.properties" && ! -f "$SCRAM_USERS_FILE" ]]; then
+    # Formatted before the broker was secured: no admin user, so nothing could log in.
+    local aside
+    aside="$DATA_DIR.unsecured.$(date -u +%Y%m%dT%H%M%SZ)"
+    say "$DATA_DIR has no SCRAM users (made before SASL); moving it to $aside"
+    mv "$DATA_DIR" "$aside"
+    mkdir -p "$DATA_DIR"
+  fi
   [[ -f "$DATA_DIR/meta.properties" ]] && return 0
-  local id
+  local id principal var scram=()
   id="$(cluster_id)"
-  say "formatting $DATA_DIR (cluster id $id)"
+  while read -r principal var; do
+    scram+=(--add-scram "SCRAM-SHA-512=[name=$principal,password=${!var}]")
+  done < <(principals)
+  say "formatting $DATA_DIR (cluster id $id) with $((${#scram[@]} / 2)) SCRAM users"
   # Static quorum (controller.quorum.voters): no --standalone here, Kafka
   # refuses it together with controller.quorum.voters.
   java -cp "$LIBS_DIR/*" -Dlog4j2.configurationFile="$LOG4J_CONF" \
-    kafka.tools.StorageTool format --ignore-formatted -t "$id" -c "$PROPS" \
+    kafka.tools.StorageTool format --ignore-formatted -t "$id" -c "$PROPS" "${scram[@]}" \
     >>"$LOG_FILE" 2>&1 || { log_tail; die "kafka-storage format failed"; }
+  principals | cut -d' ' -f1 >"$SCRAM_USERS_FILE"
+}
+
+# A principal added to shared/kafka_acls.py after the storage was formatted gets its SCRAM
+# user from the running broker (rare: one JVM per new principal). Like the format's
+# --add-scram, the password is on a command line for a moment: a local stack's risk only.
+add_new_users() {
+  local principal var
+  while read -r principal var; do
+    grep -qx "$principal" "$SCRAM_USERS_FILE" && continue
+    say "creating the SCRAM user $principal"
+    java -cp "$LIBS_DIR/*" -Dlog4j2.configurationFile="$LOG4J_CONF" kafka.admin.ConfigCommand \
+      --bootstrap-server "127.0.0.1:$KAFKA_PORT" --command-config "$SECRETS_DIR/admin.properties" \
+      --alter --entity-type users --entity-name "$principal" \
+      --add-config "SCRAM-SHA-512=[password=${!var}]" >>"$LOG_FILE" 2>&1 \
+      || die "could not create the SCRAM user $principal (see $LOG_FILE)"
+    echo "$principal" >>"$SCRAM_USERS_FILE"
+  done < <(principals)
+}
+
+# The ACLs of shared/kafka_acls.py, as admin; creating an existing ACL changes nothing.
+apply_acls() {
+  (cd "$ROOT" && POLES_KAFKA_USERNAME=admin POLES_KAFKA_PASSWORD="$KAFKA_ADMIN_PASSWORD" \
+    "$PYTHON" -m shared.kafka_acls apply --bootstrap "127.0.0.1:$KAFKA_PORT") \
+    || die "could not apply the ACLs"
 }
 
 cmd_start() {
@@ -221,6 +314,8 @@ cmd_start() {
   require java "install a JDK 17+"
   require setsid "util-linux"
   mkdir -p "$KAFKA_DIR" "$LOG_DIR"
+  load_principals
+  prepare_secrets
   render_props
   format_storage
 
@@ -247,6 +342,8 @@ cmd_start() {
   [[ -s "$PID_FILE" ]] || die "broker did not start (no pid file)"
   say "started broker pid $(cat "$PID_FILE"), log $LOG_FILE"
   cmd_wait
+  add_new_users
+  apply_acls
 }
 
 cmd_stop() {

@@ -6,6 +6,8 @@
 # Each service runs `python -m services.<name>.app` from the project's virtualenv, logs to
 # <local>/logs/<name>.log, and is ready when GET /health/ready answers 200 (its broker and its
 # store answer). Starting a running service or stopping a stopped one is harmless.
+# Each logs in to Kafka as its own principal, poles-<name>, with the password kafka.sh generated
+# into <local>/secrets/kafka.env; the broker's ACLs let it write only its own topics.
 #
 # Environment: POLES_LOCAL_DIR (default <repo>/.local), SERVICES_PORT_BASE (default 8000); any
 # POLES_* setting (POLES_KAFKA_BOOTSTRAP, POLES_MONGO_URL, ...) is passed through to the services.
@@ -43,7 +45,15 @@ start_one() {
   mkdir -p "$RUN" "$LOGS"
   # shellcheck disable=SC1091
   source "$LOCAL/secrets/auth.env"
+  if [[ ! -f $LOCAL/secrets/kafka.env ]]; then
+    say "no $LOCAL/secrets/kafka.env: start the broker first (deploy/local/kafka.sh start)"
+    return 1
+  fi
+  # shellcheck disable=SC1091
+  source "$LOCAL/secrets/kafka.env"
+  local password="KAFKA_${name^^}_PASSWORD"
   POLES_AUTH_SECRET="$POLES_AUTH_SECRET" POLES_HTTP_PORT="${PORTS[$name]}" \
+    POLES_KAFKA_USERNAME="poles-$name" POLES_KAFKA_PASSWORD="${!password}" \
     setsid nohup "$PYTHON" -m "services.$name.app" >>"$LOGS/$name.log" 2>&1 </dev/null &
   echo $! >"$RUN/$name.pid"
 }

@@ -10,6 +10,9 @@ ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 export POLES_LOCAL_DIR="$ROOT/.local/test"
 export KAFKA_PORT=19092 KAFKA_CONTROLLER_PORT=19093 FERRETDB_PORT=27027
 export POLES_TEST_KAFKA="127.0.0.1:$KAFKA_PORT" POLES_TEST_MONGO="mongodb://127.0.0.1:$FERRETDB_PORT"
+# The test broker is secured too: tests log in as its admin, whose password kafka.sh keeps in
+# $POLES_LOCAL_DIR/secrets/kafka.env (tests/support/infra.py reads it from there).
+export POLES_TEST_LOCAL_DIR="$POLES_LOCAL_DIR"
 
 started=()
 stop_started() {

@@ -7,7 +7,8 @@ Pôles 2.0 is running on 127.0.0.1:
   funding    http://127.0.0.1:8002/docs    http://127.0.0.1:8002/asyncapi.json   http://127.0.0.1:8002/metrics
   contracts  http://127.0.0.1:8003/docs    http://127.0.0.1:8003/asyncapi.json   http://127.0.0.1:8003/metrics
   notify     http://127.0.0.1:8004/docs    http://127.0.0.1:8004/asyncapi.json   http://127.0.0.1:8004/metrics
-  Kafka      127.0.0.1:9092   (kcat -b 127.0.0.1:9092 -L)
+  Kafka      127.0.0.1:9092   SASL/SCRAM, one login per service; passwords in .local/secrets/kafka.env
+             read a topic as the integrator: kcat -F .local/secrets/kcat-integrator.conf -C -t calls.dossier -e
   FerretDB   mongodb://127.0.0.1:27017   (one database per service: poles_calls, poles_funding, ...)
   Prometheus http://127.0.0.1:9090   (alerts: /alerts; runbook: deploy/RUNBOOK.md)
   logs       .local/logs/

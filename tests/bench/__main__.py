@@ -18,11 +18,13 @@ from typing import Any
 
 import httpx
 
+from shared.kafka_acls import principal
+from shared.topics import COMMAND_SENDERS
 from tests.bench import ceiling, load, profile, scaleout
 from tests.bench.cost import CpuMeter, memory_mb
 from tests.bench.receivers import SmtpSink, WebhookReceiver
 from tests.bench.report import last_line, table
-from tests.bench.stack import KAFKA, LOCAL, PORTS, ROOT, Stack, say, start
+from tests.bench.stack import LOCAL, PORTS, ROOT, Stack, kafka_as, say, start
 
 BURST_SECONDS = 20.0
 """The burst is sized from the warm-up's rate to last about this long."""
@@ -71,11 +73,12 @@ async def bench(with_profile: bool) -> dict[str, Any]:
     stack = await start(
         {"POLES_NOTIFY_ALLOW_PRIVATE_TARGETS": "true", "POLES_NOTIFY_SMTP_PORT": str(mail.port)}
     )
-    progress = load.Progress(KAFKA, webhooks, mail)
-    feeder = load.Feeder(KAFKA, stack.token("bench-pole", f"pole:{load.LEAD_POLE}"), "bench")
+    progress = load.Progress(kafka_as(), webhooks, mail)
+    token = stack.token("bench-pole", f"pole:{load.LEAD_POLE}")
+    feeder = load.Feeder(kafka_as(principal(COMMAND_SENDERS)), token, "bench")
     try:
         say("ceiling: raw aiokafka")
-        top = await ceiling.measure(KAFKA)
+        top = await ceiling.measure(kafka_as())
         await prepare(stack, webhooks)
         await feeder.start()
         await progress.start()

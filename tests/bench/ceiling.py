@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from shared.kafka_access import KafkaAccess
+
 SOURCE, SINK = "bench.ceiling.in", "bench.ceiling.out"
 PARTITIONS = 6
 MESSAGE_BYTES = 1024
@@ -29,20 +31,18 @@ class Ceiling:
         return self.messages / self.seconds if self.seconds > 0 else 0.0
 
 
-async def measure(bootstrap: str, messages: int = 60_000, max_seconds: float = 15.0) -> Ceiling:
-    await _create_topics(bootstrap)
-    await _fill(bootstrap, messages)
+async def measure(kafka: KafkaAccess, messages: int = 60_000, max_seconds: float = 15.0) -> Ceiling:
+    await _create_topics(kafka)
+    await _fill(kafka, messages)
     consumer = AIOKafkaConsumer(
         SOURCE,
-        bootstrap_servers=bootstrap,
+        **kafka.options(),
         group_id="bench-ceiling",
         auto_offset_reset="earliest",
         enable_auto_commit=False,
         max_partition_fetch_bytes=4 * 1024 * 1024,
     )
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=1
-    )
+    producer = AIOKafkaProducer(**kafka.options(), acks="all", enable_idempotence=True, linger_ms=1)
     await consumer.start()
     await producer.start()
     relayed, started = 0, 0.0
@@ -66,8 +66,8 @@ async def measure(bootstrap: str, messages: int = 60_000, max_seconds: float = 1
         await producer.stop()
 
 
-async def _create_topics(bootstrap: str) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+async def _create_topics(kafka: KafkaAccess) -> None:
+    admin = AIOKafkaAdminClient(**kafka.options())
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -78,10 +78,8 @@ async def _create_topics(bootstrap: str) -> None:
         await admin.close()
 
 
-async def _fill(bootstrap: str, messages: int) -> None:
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5
-    )
+async def _fill(kafka: KafkaAccess, messages: int) -> None:
+    producer = AIOKafkaProducer(**kafka.options(), acks="all", enable_idempotence=True, linger_ms=5)
     await producer.start()
     try:
         payload = os.urandom(MESSAGE_BYTES)

@@ -20,6 +20,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from shared.kafka_access import KafkaAccess
 from shared.topics import CALLS_DOSSIER
 from tests.bench.receivers import SmtpSink, WebhookReceiver
 
@@ -82,7 +83,8 @@ def dossier_content(platform_name: str) -> dict[str, Any]:
 class Feeder:
     """Publishes submissions and remembers when each left, by its platform name."""
 
-    bootstrap: str
+    kafka: KafkaAccess
+    """The State's systems' login (poles-command-senders)."""
     token: str
     run: str
     sent: dict[str, float] = field(default_factory=dict)
@@ -91,7 +93,7 @@ class Feeder:
 
     async def start(self) -> None:
         self._producer = AIOKafkaProducer(
-            bootstrap_servers=self.bootstrap, acks="all", enable_idempotence=True, linger_ms=1
+            **self.kafka.options(), acks="all", enable_idempotence=True, linger_ms=1
         )
         await self._producer.start()
 
@@ -141,9 +143,9 @@ class Feeder:
 class Progress:
     """How far each stage has gone, read from the broker and the receivers."""
 
-    def __init__(self, bootstrap: str, webhooks: WebhookReceiver, mail: SmtpSink) -> None:
-        self._admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-        self._offsets = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    def __init__(self, kafka: KafkaAccess, webhooks: WebhookReceiver, mail: SmtpSink) -> None:
+        self._admin = AIOKafkaAdminClient(**kafka.options())
+        self._offsets = AIOKafkaConsumer(**kafka.options(), enable_auto_commit=False)
         self._webhooks = webhooks
         self._mail = mail
         self._dossier_partitions: list[TopicPartition] = []

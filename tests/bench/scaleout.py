@@ -24,9 +24,10 @@ from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 
 from shared.events.base import new_outbox_entry
 from shared.events.calls import DossierSubmitted
+from shared.kafka_acls import acls, apply_acls, principal
 from shared.topics import ALL_TOPICS, create_topics
 from tests.bench.load import CALL_ID, LEAD_POLE, window_rate
-from tests.bench.stack import KAFKA, Stack
+from tests.bench.stack import Stack, kafka_as
 
 SERVICE = "funding"
 
@@ -45,8 +46,11 @@ async def run(stack: Stack, instances: int, events: int, max_seconds: float = 25
     offsets; the rate is taken between 10 % and 90 % of the backlog, once the group has formed."""
     prefix = f"scale{instances}."
     group = f"{prefix}poles-{SERVICE}"
-    await create_topics(KAFKA, ALL_TOPICS, prefix=prefix)
+    await create_topics(kafka_as(), ALL_TOPICS, prefix=prefix)
+    await apply_acls(kafka_as(), acls(prefix))  # the instances run as the service's principal
     await _publish_backlog(prefix, events)
+    login = kafka_as(principal(SERVICE))
+    assert login.password is not None
     ports = [18010 + 10 * instances + index for index in range(instances)]
     started = time.perf_counter()
     for index, port in enumerate(ports):
@@ -57,10 +61,12 @@ async def run(stack: Stack, instances: int, events: int, max_seconds: float = 25
                 "POLES_MONGO_DATABASE": f"bench_scale{instances}_{SERVICE}",
                 "POLES_INSTANCE": str(index + 1),
                 "POLES_HTTP_PORT": str(port),
+                "POLES_KAFKA_USERNAME": str(login.username),
+                "POLES_KAFKA_PASSWORD": login.password.get_secret_value(),
             },
             f"{SERVICE}-scale{instances}-{index + 1}.log",
         )
-    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
+    admin = AIOKafkaAdminClient(**kafka_as().options())
     await admin.start()
     try:
         members: dict[str, list[int]] = {}
@@ -105,7 +111,7 @@ async def assignment(admin: AIOKafkaAdminClient, group: str, topic_suffix: str) 
 
 async def _publish_backlog(prefix: str, events: int) -> None:
     producer = AIOKafkaProducer(
-        bootstrap_servers=KAFKA, acks="all", enable_idempotence=True, linger_ms=5
+        **kafka_as().options(), acks="all", enable_idempotence=True, linger_ms=5
     )
     await producer.start()
     try:

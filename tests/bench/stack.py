@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 
 from shared.auth import mint_token
+from shared.kafka_access import KafkaAccess, local_access
 from shared.topics import ALL_TOPICS, create_topics
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,6 +28,11 @@ MONGO = "mongodb://127.0.0.1:27037"
 PORT_BASE = 18000
 SERVICES = ("calls", "funding", "contracts", "notify")
 PORTS = {name: PORT_BASE + 1 + index for index, name in enumerate(SERVICES)}
+
+
+def kafka_as(principal: str = "admin") -> KafkaAccess:
+    """A principal's login on the bench's broker (kafka.sh generated the passwords)."""
+    return local_access(KAFKA, principal, LOCAL)
 
 
 def stack_env(**extra: str) -> dict[str, str]:
@@ -164,7 +170,7 @@ async def start(service_env: dict[str, str]) -> Stack:
     say("starting Kafka on 29092 and FerretDB on 27037 (fresh data)")
     run_script("kafka.sh", "start")
     run_script("ferretdb.sh", "start")
-    await create_topics(KAFKA, ALL_TOPICS)
+    await create_topics(kafka_as(), ALL_TOPICS)
     stack = Stack(stack_env(**service_env))
     say("starting the four services on 18001-18004")
     stack.start_services()

@@ -24,8 +24,9 @@ import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
-from shared.topics import CALLS_COMMAND
-from tests.chaos.stack import KAFKA, SERVICES, port_of
+from shared.kafka_acls import principal
+from shared.topics import CALLS_COMMAND, COMMAND_SENDERS
+from tests.chaos.stack import SERVICES, kafka_as, port_of
 
 RETRY_AFTER_MAX = 2.0
 
@@ -118,7 +119,7 @@ class CommandBus:
 
     async def start(self) -> None:
         self._producer = AIOKafkaProducer(
-            bootstrap_servers=KAFKA,
+            **kafka_as(principal(COMMAND_SENDERS)).options(),  # as the State's systems
             acks="all",
             enable_idempotence=True,
             request_timeout_ms=5000,

@@ -21,6 +21,8 @@ from pathlib import Path
 import httpx
 
 from shared.auth import mint_token
+from shared.kafka_access import KafkaAccess, local_access
+from shared.kafka_acls import principal
 from shared.topics import ALL_TOPICS, create_topics
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,6 +41,11 @@ READY_SECONDS = 60.0
 def port_of(service: str, instance: int = 1) -> int:
     base = PORT_BASE if instance == 1 else SECOND_PORT_BASE
     return base + 1 + SERVICES.index(service)
+
+
+def kafka_as(principal: str = "admin") -> KafkaAccess:
+    """A principal's login on the chaos broker (kafka.sh generated the passwords)."""
+    return local_access(KAFKA, principal, LOCAL)
 
 
 def say(message: str) -> None:
@@ -144,7 +151,7 @@ class Stack:
         say("starting Kafka on 29192 and FerretDB on 27047 (fresh data under .local/chaos)")
         await self.restart("kafka")
         await self.restart("ferretdb")
-        await create_topics(KAFKA, ALL_TOPICS)
+        await create_topics(kafka_as(), ALL_TOPICS)
 
     async def start_service(self, name: str) -> None:
         await self.script("services.sh", "start", name, seconds=120)
@@ -165,6 +172,8 @@ class Stack:
         one that may still be starting."""
         if name in self.second:
             await self.kill(f"{name}#2")
+        login = kafka_as(principal(name))  # as services.sh starts instance 1
+        assert login.password is not None
         LOGS.mkdir(parents=True, exist_ok=True)
         with (LOGS / f"{name}-2.log").open("a") as out:
             process = await asyncio.create_subprocess_exec(
@@ -176,6 +185,8 @@ class Stack:
                     "POLES_AUTH_SECRET": self.secret(),
                     "POLES_HTTP_PORT": str(port_of(name, 2)),
                     "POLES_INSTANCE": "2",
+                    "POLES_KAFKA_USERNAME": str(login.username),
+                    "POLES_KAFKA_PASSWORD": login.password.get_secret_value(),
                 },
                 stdout=out,
                 stderr=out,

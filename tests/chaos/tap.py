@@ -17,7 +17,7 @@ from aiokafka.errors import KafkaError
 
 from shared.envelope import CloudEvent, EnvelopeError
 from shared.topics import CALLS_COMMAND_RESULT, Topic
-from tests.chaos.stack import KAFKA
+from tests.chaos.stack import kafka_as
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ class Tap:
 
     async def start(self) -> None:
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=KAFKA,
+            **kafka_as().options(),  # admin: the checker reads every topic, dead letters too
             group_id=None,
             enable_auto_commit=False,
             auto_offset_reset="earliest",

@@ -11,7 +11,7 @@ from shared.service import build_runtime, create_service_app
 from shared.store import AggregateStore
 from shared.topics import create_topics, dead_letter_topic
 from tests.integration.probe import Counted, ProbeSettings, applier
-from tests.support.infra import KAFKA, Isolation, serve
+from tests.support.infra import Isolation, kafka_admin, serve
 from tests.support.kafka import eventually, publish_event, publish_raw, read_topic
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
@@ -20,7 +20,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")
 async def test_an_invalid_message_is_dead_lettered_with_its_origin_and_the_next_one_is_applied(
     isolation: Isolation,
 ) -> None:
-    await create_topics(KAFKA, (dead_letter_topic("receiver"),), prefix=isolation.topic_prefix)
+    await create_topics(
+        kafka_admin(), (dead_letter_topic("receiver"),), prefix=isolation.topic_prefix
+    )
     runtime = build_runtime(isolation.settings(ProbeSettings, service="receiver"))
     store = AggregateStore(runtime.db["totals"])
     applied: list[str] = []

@@ -11,14 +11,14 @@ from prometheus_client import CollectorRegistry
 from shared.lag import ConsumerLag
 from shared.topics import CALLS_CALL
 from tests.integration.probe import ProbeSettings
-from tests.support.infra import KAFKA, Isolation
+from tests.support.infra import Isolation, kafka_admin
 from tests.support.kafka import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
 
 async def produce(topic: str, per_partition: dict[int, int]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=KAFKA, acks="all", enable_idempotence=True)
+    producer = AIOKafkaProducer(**kafka_admin().options(), acks="all", enable_idempotence=True)
     await producer.start()
     try:
         for partition, count in per_partition.items():
@@ -29,7 +29,7 @@ async def produce(topic: str, per_partition: dict[int, int]) -> None:
 
 
 async def commit(group: str, offsets: dict[TopicPartition, int]) -> None:
-    consumer = AIOKafkaConsumer(bootstrap_servers=KAFKA, group_id=group, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**kafka_admin().options(), group_id=group, enable_auto_commit=False)
     await consumer.start()
     try:
         consumer.assign(list(offsets))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +18,7 @@ from shared.outbox import OutboxRelay, RelayMetrics
 from shared.service import build_runtime, create_service_app
 from shared.store import AggregateStore
 from tests.integration.probe import Counted, ProbeSettings, applier, emit
-from tests.support.infra import KAFKA, Isolation, serve
+from tests.support.infra import Isolation, kafka_admin, serve
 from tests.support.kafka import eventually, read_topic
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
@@ -71,7 +72,7 @@ async def test_a_saved_event_is_published_at_once_not_at_the_relays_next_poll(
 
 
 async def test_published_events_carry_cloudevents_headers_that_kcat_reads(
-    isolation: Isolation,
+    isolation: Isolation, tmp_path: Path
 ) -> None:
     kcat = shutil.which("kcat")
     assert kcat, "kcat (Debian package) is installed by `make test`; it is missing here"
@@ -85,9 +86,11 @@ async def test_published_events_carry_cloudevents_headers_that_kcat_reads(
             topic, lambda rs: any(("ce_id", event_id.encode()) in r.headers for r in rs)
         )
 
+    config = tmp_path / "kcat.conf"  # the login, kept off kcat's command line
+    config.write_text(kafka_admin().kcat_config())
+    command = [kcat, "-F", str(config), "-C", "-t", topic, "-o", "beginning", "-e", "-q"]
     process = await asyncio.create_subprocess_exec(
-        *[kcat, "-b", KAFKA, "-C", "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%k|%h|%s\n"],
-        stdout=asyncio.subprocess.PIPE,
+        *command, "-f", "%k|%h|%s\n", stdout=asyncio.subprocess.PIPE
     )
     stdout, _ = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 0

@@ -3,26 +3,36 @@
 ``make test`` starts a Kafka broker on 127.0.0.1:19092 and FerretDB on 127.0.0.1:27027, apart from
 the platform that ``make up`` runs on 9092 and 27017, so tests never touch its data. Each test
 module gets its own topic prefix and each test its own database.
+
+The test broker is secured like every other (SASL/SCRAM, ACLs). Tests work on private prefixed
+copies of the topics, which no service principal's ACLs cover, so the services under test and the
+helpers log in as the broker's admin, whose password deploy/local/kafka.sh generated into the test
+stack's secrets file (tests/integration/test_kafka_acls.py checks the principals themselves).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 from fastapi import FastAPI
 
 from shared.auth import mint_token
+from shared.kafka_access import KafkaAccess, local_access
 from shared.settings import ServiceSettings
 from shared.topics import create_topics
 
+ROOT = Path(__file__).resolve().parents[2]
 KAFKA = os.environ.get("POLES_TEST_KAFKA", "127.0.0.1:19092")
 MONGO = os.environ.get("POLES_TEST_MONGO", "mongodb://127.0.0.1:27027")
+TEST_LOCAL_DIR = Path(os.environ.get("POLES_TEST_LOCAL_DIR") or ROOT / ".local" / "test")
 AUTH_SECRET = "test-secret-that-is-long-enough-for-hs256"
 
 
@@ -31,6 +41,16 @@ SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
 
 def unique(prefix: str) -> str:
     return f"{prefix}{uuid.uuid4().hex[:10]}"
+
+
+@functools.cache
+def kafka_as(principal: str = "admin") -> KafkaAccess:
+    """A principal's login on the test broker (read when first needed: the broker makes it)."""
+    return local_access(KAFKA, principal, TEST_LOCAL_DIR)
+
+
+def kafka_admin() -> KafkaAccess:
+    return kafka_as("admin")
 
 
 @dataclass(frozen=True)
@@ -44,8 +64,12 @@ class Isolation:
 
     def values(self, name: str, **overrides: Any) -> dict[str, Any]:
         """One service's settings in a test: the test broker and store, private names."""
+        admin = kafka_admin()
+        assert admin.password is not None
         return {
             "kafka_bootstrap": KAFKA,
+            "kafka_username": admin.username,
+            "kafka_password": admin.password.get_secret_value(),
             "mongo_url": MONGO,
             "mongo_database": self.database(name),
             "topic_prefix": self.topic_prefix,
@@ -68,7 +92,7 @@ class Isolation:
 
 async def isolated_topics() -> Isolation:
     prefix = unique("t") + "."
-    await create_topics(KAFKA, prefix=prefix, partitions=2)
+    await create_topics(kafka_admin(), prefix=prefix, partitions=2)
     return Isolation(prefix)
 
 

@@ -1,7 +1,8 @@
 """Plain Kafka clients for tests: publish a CloudEvent or raw bytes, read a topic from the start.
 
-These talk to the real broker as any integrator's client would; they share no code path with the
-services' own consumers.
+These talk to the real broker as any integrator's client would (logged in as the test broker's
+admin, to reach the tests' private topics); they share no code path with the services' own
+consumers.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from shared.envelope import CloudEvent
 from shared.events.base import EventData, new_outbox_entry
-from tests.support.infra import KAFKA, Isolation
+from tests.support.infra import Isolation, kafka_admin
 
 
 async def publish_raw(
@@ -25,7 +26,7 @@ async def publish_raw(
     key: bytes | None = None,
     headers: list[tuple[str, bytes]] | None = None,
 ) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=KAFKA, acks="all", enable_idempotence=True)
+    producer = AIOKafkaProducer(**kafka_admin().options(), acks="all", enable_idempotence=True)
     await producer.start()
     try:
         await producer.send_and_wait(topic, value, key=key, headers=headers or [])
@@ -63,7 +64,7 @@ async def read_topic(
 ) -> list[Any]:
     """Read ``topic`` from its beginning until ``until(records)`` holds; fail after ``seconds``."""
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=KAFKA, auto_offset_reset="earliest", enable_auto_commit=False
+        topic, **kafka_admin().options(), auto_offset_reset="earliest", enable_auto_commit=False
     )
     await consumer.start()
     records: list[Any] = []
