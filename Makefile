@@ -31,8 +31,8 @@ status: ## say what runs
 	@$(LOCAL)/services.sh status || true
 	@$(LOCAL)/prometheus.sh status || true
 
-demo: up ## start the platform and say where everything is (the phase 2 story lands with issue 7)
-	@$(LOCAL)/where.sh
+demo: setup ## start the platform, replay phase 2 (2008-2012) from outside, report, leave it running
+	@$(PY) -m tests.story
 
 bench: setup ## end-to-end benchmark against raw Kafka on its own stack (prints a table; never fails on time)
 	@$(PY) -m tests.bench

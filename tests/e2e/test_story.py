@@ -1,0 +1,143 @@
+"""The Pôles 2.0 story, shortened (six dossiers, five contracts, three label decisions), through
+the same steps as ``make demo``: the four services run in this process on the test broker and
+store, calls and contracts on one ManualClock that the story moves, and the story's own webhook
+receiver and SMTP server listen on loopback. Then the story's invariants must hold."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from services.calls.app import create_app as calls_app
+from services.calls.settings import CallsSettings
+from services.contracts.app import create_app as contracts_app
+from services.contracts.settings import ContractsSettings
+from services.funding.app import create_app as funding_app
+from services.funding.settings import FundingSettings
+from services.notify.app import create_app as notify_app
+from services.notify.settings import NotifySettings
+from shared.clock import ManualClock
+from tests.story.cast import Cast
+from tests.story.expectations import Expected, settle
+from tests.story.figures import Figures, gather
+from tests.story.platform import Commands, Platform, Tokens, send
+from tests.story.receivers import Receivers
+from tests.story.scale import SHORT
+from tests.story.schedule import START, run_story
+from tests.story.timeline import ManualTimeline
+from tests.story.topics import read_topics
+from tests.support.infra import AUTH_SECRET, Isolation, kafka_admin, serve
+
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
+
+
+@dataclass
+class Told:
+    platform: Platform
+    cast: Cast
+    figures: Figures
+    wanted: Expected
+    lines: list[str]
+
+
+@asynccontextmanager
+async def short_story(isolation: Isolation) -> AsyncIterator[Told]:
+    kafka, prefix = kafka_admin().options(), isolation.topic_prefix  # admin, as the services
+    receivers = Receivers()
+    await receivers.start()
+    clock = ManualClock(START)
+    apps = (
+        calls_app(isolation.settings(CallsSettings, calls_close_check_seconds=0.05), clock=clock),
+        funding_app(isolation.settings(FundingSettings)),
+        contracts_app(
+            isolation.settings(ContractsSettings, contracts_clock_seconds=0.05), clock=clock
+        ),
+        notify_app(
+            isolation.settings(
+                NotifySettings,
+                notify_allow_private_targets=True,
+                notify_smtp_port=receivers.mail.port,
+                notify_dispatch_poll_seconds=0.1,
+            )
+        ),
+    )
+    try:
+        async with AsyncExitStack() as stack:
+            calls, funding, contracts, notify = [
+                await stack.enter_async_context(serve(app)) for app in apps
+            ]
+            platform = Platform(
+                calls=calls,
+                funding=funding,
+                contracts=contracts,
+                notify=notify,
+                tokens=Tokens(AUTH_SECRET),
+                commands=Commands(kafka, prefix),
+                timeline=ManualTimeline(clock),
+                receivers=receivers,
+                concurrency=4,
+            )
+            cast = Cast.of(SHORT)
+            lines: list[str] = []
+            await run_story(platform, cast, lines.append, side_by_side=False)
+            contents, wanted = await settle(
+                receivers, lambda: read_topics(kafka, prefix), seconds=30
+            )
+            figures = await gather(platform, cast, contents, wanted)
+            yield Told(platform, cast, figures, wanted, lines)
+    finally:
+        await receivers.stop()
+
+
+async def test_a_short_story_keeps_the_invariants_of_phase_2(isolation: Isolation) -> None:
+    async with short_story(isolation) as told:
+        print("\n".join(told.lines))  # the story as it went, shown if an assertion fails
+        p, figures = told.platform, told.figures
+        state = p.tokens("state")
+
+        for line in figures.lines:  # no budget line over its amount
+            assert 0 <= line.paid <= line.committed <= line.amount, line
+
+        dossiers = await send(p.calls, "GET", "/calls/PF-2008/dossiers?limit=500", state)
+        selected = {d["dossier_id"] for d in dossiers if d["status"] == "selected"}
+        assert len(selected) == SHORT.selected_2009 + SHORT.selected_2010
+        commitments: list[dict[str, Any]] = await send(
+            p.funding, "GET", "/commitments?line_id=intervention.platforms", state
+        )
+        per_dossier = Counter(c["dossier_id"] for c in commitments)
+        assert per_dossier == Counter(selected)  # one commitment per selected dossier
+
+        hooks = p.receivers.webhooks
+        assert hooks.refused == 0
+        assert {w.event_id for w in hooks.received} == told.wanted.webhook_event_ids
+        ids_per_event = Counter(e for e, _ in {(w.event_id, w.webhook_id) for w in hooks.received})
+        assert set(ids_per_event.values()) == {1}  # one webhook per event, retries share its id
+        assert p.receivers.mail.by_recipient() == told.wanted.mails  # one e-mail per recipient
+        assert told.wanted.mails
+        assert told.wanted.webhook_event_ids
+
+        board = await send(p.contracts, "GET", "/dashboards/signatures", state)
+        assert board["totals"]["contracts"] == len(told.cast.contracts)
+        for row in board["contracts"]:  # every contract signed by all its parties
+            assert row["unsigned_party_ids"] == [], row["contract_id"]
+            assert all(party["signed"] for party in row["parties"])
+
+        assert dict(figures.funnel) == {
+            "submitted in time": 6,
+            "refused late (409)": 1,
+            "eligible": 5,
+            "pre-selected": 3,
+            "studied by the CDC": 3,
+            "selected": 2,
+            "not selected": 1,
+        }
+        assert figures.contracts["signed late"] == 1  # Minalogic: Rhône-Alpes on 6 July 2009
+        assert figures.contracts["signature-overdue events"] == 1
+        late = sum(len(c.late_reports) for c in told.cast.contracts)
+        assert figures.contracts["report-overdue events"] == late
+        assert figures.ratings == {"très performant": 2, "moins performant": 2, "performant": 1}
