@@ -20,6 +20,7 @@ from services.calls.store import CALLS, DOSSIERS, CallRepository, DossierReposit
 from services.calls.subscribers import CommandTopic
 from shared.auth import authenticator
 from shared.clock import Clock
+from shared.consumer import by_key_in_order
 from shared.deadletter import DeadLetters
 from shared.events import calls as events
 from shared.kafka import outbox_publisher, raw_sender
@@ -101,17 +102,21 @@ def subscribe_commands(
         ),
     )
 
-    async def on_command(message: KafkaMessage) -> None:
-        await topic.handle(message.raw_message)
+    async def on_commands(message: KafkaMessage) -> None:
+        # Commands with the same key are run in their order; others at the same time.
+        raw = message.raw_message
+        await by_key_in_order(raw if isinstance(raw, tuple | list) else (raw,), topic.handle)
 
     runtime.broker.subscriber(
         runtime.topic_name(CALLS_COMMAND),
         group_id=f"{settings.topic_prefix}poles-calls-commands",
+        batch=True,
+        max_records=settings.consumer_max_records,
         auto_offset_reset="earliest",
         title="calls.command:subscribe",
         description="commands from the State's and the CDC's systems (JSON, bearer token in "
         "the 'authorization' header); answers on calls.command-result",
-    )(on_command)
+    )(on_commands)
 
 
 def main() -> None:

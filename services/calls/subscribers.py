@@ -6,6 +6,10 @@ of the matching model in ``commands.py``) with the same bearer token as HTTP in 
 ``calls.command-result``: accepted (with what HTTP would answer) or rejected (status code,
 reason, detail). ``command_id`` is the idempotency key, as ``Idempotency-Key`` is on HTTP.
 
+Commands with the same Kafka key are run in the order they were sent; commands with different
+keys may run at the same time. A system that needs a dossier's commands in order keys them by the
+dossier (or sends the next after the previous one's answer).
+
 Commands are not CloudEvents and are not read by ``runtime.consume``: the kernel's consumer
 passes a handler only the ``ce_*`` attributes, and the token travels in its own header.
 

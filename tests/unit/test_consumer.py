@@ -3,6 +3,7 @@ batch come again when the store is unreachable."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -11,7 +12,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 from pymongo.errors import AutoReconnect
 
-from shared.consumer import EventConsumer, PermanentError
+from shared.consumer import EventConsumer, PermanentError, by_key_in_order
 from shared.deadletter import DeadLetters
 from shared.envelope import CloudEvent
 from shared.events.calls import StudyCommissioned
@@ -172,3 +173,35 @@ async def test_an_unreachable_store_lets_the_batch_come_again_instead_of_dead_le
     with pytest.raises(AutoReconnect):
         await consumer.handle_batch([record_of()])
     assert sink.sent == []
+
+
+async def test_a_batch_runs_each_keys_records_in_order_and_different_keys_at_once() -> None:
+    started: list[tuple[bytes | None, int]] = []
+    finished: list[tuple[bytes | None, int]] = []
+    both_keys_started = asyncio.Event()
+
+    async def handle(record: Record) -> None:
+        started.append((record.key, record.offset))
+        if {key for key, _ in started} == {b"a", b"b"}:
+            both_keys_started.set()
+        await asyncio.wait_for(both_keys_started.wait(), 2)  # only if the keys overlap
+        finished.append((record.key, record.offset))
+
+    batch = [Record(None, [], key=key, offset=n) for n, key in enumerate([b"a", b"a", b"b"])]
+    await by_key_in_order(batch, handle)
+    assert [n for key, n in finished if key == b"a"] == [0, 1]
+    assert started[:2] == [(b"a", 0), (b"b", 2)]
+
+
+async def test_a_failing_record_stops_its_key_and_fails_the_batch_after_the_others() -> None:
+    handled: list[int] = []
+
+    async def handle(record: Record) -> None:
+        if record.offset == 0:
+            raise AutoReconnect("store down")
+        handled.append(record.offset)
+
+    batch = [Record(None, [], key=key, offset=n) for n, key in enumerate([b"a", b"a", b"b"])]
+    with pytest.raises(AutoReconnect):
+        await by_key_in_order(batch, handle)
+    assert handled == [2]
