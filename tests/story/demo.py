@@ -30,11 +30,11 @@ PORTS = {"calls": 8001, "funding": 8002, "contracts": 8003, "notify": 8004}
 REPORT_DIR = local.LOCAL / "demo"
 
 
-DEFAULT_SPEED = 100_000.0
-"""Simulated seconds per real second: 2008-09-30 to 2012-08-01 in about 20 minutes. Measured on
-2 busy cores (load 9-12) it keeps every step within its limit; at 150,000 the 86 dossiers did
-not all arrive before 1 December, the store being the bottleneck (FerretDB on SQLite scans a
-collection for most filters). ``POLES_DEMO_SPEED`` sets another speed."""
+DEFAULT_SPEED = 200_000.0
+"""Simulated seconds per real second: 2008-09-30 to 2012-08-01 in about 10 minutes. Measured on
+2 cores (load 1-3), the longest step (187 signatures) took 14 s of the 78 s its deadline leaves;
+a slower machine can set ``POLES_DEMO_SPEED`` lower (every step keeps its simulated date, only
+the real time per simulated day changes)."""
 
 
 @dataclass(frozen=True)

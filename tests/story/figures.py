@@ -127,7 +127,8 @@ async def contracts(p: Platform, topics: TopicContents, figures: Figures) -> Non
         "amended (to 2012)": types["contracts.contract.amended.v1"],
     }
     pole_types = Counter(e.type.split(".")[2] for e in topics.events.get("contracts.pole", []))
-    figures.contracts.update({f"pôles {kind} (May 2010)": n for kind, n in pole_types.items()})
+    for kind in ("labelled", "renewed", "delabelled"):  # a fixed order: the topic's varies
+        figures.contracts[f"pôles {kind} (May 2010)"] = pole_types[kind]
     summaries = await send(p.contracts, "GET", "/contracts", p.tokens("operator"))
     figures.ratings = dict(Counter(s["rating"] for s in summaries if s["rating"]))
 
