@@ -90,12 +90,12 @@ class Dispatcher:
                     continue
                 scan = self._scan_now or loop.time() >= next_scan
                 try:
-                    claimed = await self._claim(free, scan)
+                    claimed, search_in = await self._claim(free, scan)
                 except Exception:
                     log.exception("claiming due deliveries failed; retrying")
-                    claimed, scan = [], True
+                    claimed, search_in = [], min(self._poll, 1.0)
                 if scan:
-                    self._scan_now, next_scan = False, loop.time() + self._poll
+                    self._scan_now, next_scan = False, loop.time() + search_in
                 for delivery in claimed:
                     task = asyncio.create_task(self._deliver(delivery))
                     self._in_flight.add(task)
@@ -109,9 +109,10 @@ class Dispatcher:
             await asyncio.gather(*self._in_flight, return_exceptions=True)
             await self._webhooks.close()
 
-    async def _claim(self, free: int, scan: bool) -> list[Delivery]:
+    async def _claim(self, free: int, scan: bool) -> tuple[list[Delivery], float]:
         """The deliveries the dispatcher was told about (up to ``free``), then, when ``scan``,
-        those a query finds due (retries, and any recorded while nobody was told)."""
+        those a search finds due (retries, and any recorded while nobody was told); and in how
+        many seconds to search again: at the poll, or sooner if the search says so."""
         now = self._clock.now()
         due = [delivery_id for delivery_id, at in self._retries.items() if at <= now]
         for delivery_id in due:
@@ -120,9 +121,17 @@ class Dispatcher:
         told = list(self._told)[:free]
         self._told.difference_update(told)
         claimed = await self._deliveries.claim(told, now, self._lease)
-        if scan and len(claimed) < free:
-            claimed += await self._deliveries.claim_due(now, self._lease, free - len(claimed))
-        return claimed
+        search_in = self._poll
+        if scan and len(claimed) >= free:
+            search_in = 0.0  # the search was due: it comes as soon as a slot is free
+        elif scan:
+            found, next_search = await self._deliveries.claim_due(
+                now, self._lease, free - len(claimed)
+            )
+            claimed += found
+            if next_search is not None:
+                search_in = min(search_in, max((next_search - now).total_seconds(), 0.0))
+        return claimed, search_in
 
     async def _deliver(self, delivery: Delivery) -> None:
         try:

@@ -100,6 +100,12 @@ def due(now: datetime) -> Document:
     }
 
 
+def claimable_at(state: Document) -> datetime:
+    """When a pending delivery may be claimed: its attempt due, no dispatcher's lease on it."""
+    at: datetime = max(state["next_attempt_at"], state["lease_until"])
+    return at
+
+
 class DeliveryRepository:
     def __init__(self, db: AsyncDatabase[Document], on_events: EventsQueued) -> None:
         self.store = AggregateStore(db[DELIVERIES], on_events)
@@ -133,15 +139,22 @@ class DeliveryRepository:
         )
         return [Delivery.model_validate(d["state"]) for d in await cursor.to_list(limit)]
 
-    async def claim_due(self, now: datetime, lease: timedelta, limit: int) -> list[Delivery]:
-        """Take up to ``limit`` due deliveries for ``lease``, found by a query (a scan on
-        FerretDB): retries that came due, and deliveries nobody told the dispatcher about."""
-        candidates = (
-            await self.collection.find(due(now), {"_id": 1})
-            .sort("state.next_attempt_at", ASCENDING)
-            .to_list(limit)
-        )
-        return await self.claim([candidate["_id"] for candidate in candidates], now, lease)
+    async def claim_due(
+        self, now: datetime, lease: timedelta, limit: int
+    ) -> tuple[list[Delivery], datetime | None]:
+        """Take up to ``limit`` due deliveries for ``lease``, found by a search (a scan on
+        FerretDB): retries that came due, and deliveries nobody told the dispatcher about.
+        Also says when a search may find more: ``now`` if due ones were left over, else when
+        the first pending one comes due or its lease (a dead dispatcher's, perhaps) runs out."""
+        pending = await self.collection.find(
+            {"state.status": "pending"}, {"state.next_attempt_at": 1, "state.lease_until": 1}
+        ).to_list(None)
+        ready_at = {doc["_id"]: claimable_at(doc["state"]) for doc in pending}
+        ready = sorted((at, i) for i, at in ready_at.items() if at <= now)
+        claimed = await self.claim([i for _, i in ready[:limit]], now, lease)
+        later = [at for at in ready_at.values() if at > now]
+        next_search = now if len(ready) > limit else min(later, default=None)
+        return claimed, next_search
 
     async def claim(self, ids: Iterable[str], now: datetime, lease: timedelta) -> list[Delivery]:
         """Take those of ``ids`` that are due for ``lease``; another dispatcher (a replica)
