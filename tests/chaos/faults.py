@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import random
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
@@ -120,6 +120,9 @@ class Chaos:
         self.kills: Counter[str] = Counter()
         self._killed = asyncio.Condition()
         self.faults: list[Fault] = []
+        self._measuring: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        """Per process: held from its kill until its resume is measured, so that a second
+        instance is not retired while its own fault is still being measured."""
         self.http = httpx.AsyncClient(timeout=2.0)
 
     async def run(self) -> None:
@@ -160,13 +163,16 @@ class Chaos:
             while not self.busy(name) and time.monotonic() < deadline:  # noqa: ASYNC110 - a guess, not an event
                 await asyncio.sleep(0.01)
         mid_batch = self.busy(name)
-        killed_at = time.monotonic()
-        await self.stack.kill(target)
-        await asyncio.sleep(self.rng.uniform(0.3, 1.5))
-        restarted_at = time.monotonic()
-        restart = asyncio.create_task(self._restart(target))
-        resumed = await self._service_resumed(port, restarted_at)
-        ready = await restart - restarted_at
+        async with self._measuring[target]:
+            if second and name not in self.stack.second:  # retired while this fault waited
+                target, port = name, port_of(name)
+            killed_at = time.monotonic()
+            await self.stack.kill(target)
+            await asyncio.sleep(self.rng.uniform(0.3, 1.5))
+            restarted_at = time.monotonic()
+            restart = asyncio.create_task(self._restart(target))
+            resumed = await self._service_resumed(port, restarted_at)
+            ready = await restart - restarted_at
         self.faults.append(
             Fault(f"kill -9 {name}", target, mid_batch, restarted_at - killed_at, ready, resumed)
         )
@@ -208,7 +214,7 @@ class Chaos:
         for name in SERVICES:
             if port_of(name, 2) in self.platform.ports[name]:
                 self.platform.ports[name].remove(port_of(name, 2))
-            async with self.gate.service():
+            async with self.gate.service(), self._measuring[f"{name}#2"]:
                 await self.stack.stop_second(name)
 
     # -- broker and store -------------------------------------------------------------------
