@@ -41,6 +41,12 @@ UNAVAILABLE: tuple[type[BaseException], ...] = (
 )
 
 
+def records_of(message: Any) -> Sequence[Any]:
+    """The raw records a FastStream Kafka message carries: a batch subscriber's tuple, or one."""
+    raw = message.raw_message
+    return raw if isinstance(raw, tuple | list) else (raw,)
+
+
 async def by_key_in_order(
     records: Sequence[Any], handle: Callable[[Any], Awaitable[None]], at_once: int = 16
 ) -> None:

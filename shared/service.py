@@ -23,7 +23,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.clock import Clock, clock_from_settings
-from shared.consumer import EventConsumer, Handler
+from shared.consumer import EventConsumer, Handler, records_of
 from shared.deadletter import DeadLetters
 from shared.events.base import EventData
 from shared.http import BodySizeLimit, health_router
@@ -119,8 +119,7 @@ class Runtime:
         )
 
         async def on_records(message: KafkaMessage) -> None:
-            raw = message.raw_message
-            await consumer.handle_batch(raw if isinstance(raw, tuple | list) else (raw,))
+            await consumer.handle_batch(records_of(message))
 
         group_id = f"{self.settings.topic_prefix}poles-{self.settings.service}"
         names = [self.topic_name(topic) for topic in topics]

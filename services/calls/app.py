@@ -20,7 +20,7 @@ from services.calls.store import CALLS, DOSSIERS, CallRepository, DossierReposit
 from services.calls.subscribers import CommandTopic
 from shared.auth import authenticator
 from shared.clock import Clock
-from shared.consumer import by_key_in_order
+from shared.consumer import by_key_in_order, records_of
 from shared.deadletter import DeadLetters
 from shared.events import calls as events
 from shared.kafka import outbox_publisher, raw_sender
@@ -104,8 +104,7 @@ def subscribe_commands(
 
     async def on_commands(message: KafkaMessage) -> None:
         # Commands with the same key are run in their order; others at the same time.
-        raw = message.raw_message
-        await by_key_in_order(raw if isinstance(raw, tuple | list) else (raw,), topic.handle)
+        await by_key_in_order(records_of(message), topic.handle)
 
     runtime.broker.subscriber(
         runtime.topic_name(CALLS_COMMAND),

@@ -22,9 +22,9 @@ from shared.kafka_acls import principal
 from shared.topics import COMMAND_SENDERS
 from tests.bench import ceiling, load, profile, scaleout
 from tests.bench.cost import CpuMeter, memory_mb
-from tests.bench.receivers import SmtpSink, WebhookReceiver
 from tests.bench.report import last_line, table
 from tests.bench.stack import LOCAL, PORTS, ROOT, Stack, kafka_as, say, start
+from tests.support.sinks import SmtpSink, WebhookReceiver
 
 BURST_SECONDS = 20.0
 """The burst is sized from the warm-up's rate to last about this long."""
@@ -58,8 +58,8 @@ async def warm_up(feeder: load.Feeder, webhooks: WebhookReceiver, count: int = 5
     webhooks arrived, to size the measured burst."""
     started = time.perf_counter()
     names = await feeder.burst(count)
-    await load.wait_until(lambda: all(n in webhooks.arrivals for n in names), 30)
-    arrived = sum(name in webhooks.arrivals for name in names)
+    await load.wait_until(lambda: all(n in webhooks.first_arrival for n in names), 30)
+    arrived = sum(name in webhooks.first_arrival for name in names)
     if arrived < count:
         say(f"warm-up: {arrived}/{count} webhooks in 30 s")
     return arrived / (time.perf_counter() - started)
@@ -67,7 +67,8 @@ async def warm_up(feeder: load.Feeder, webhooks: WebhookReceiver, count: int = 5
 
 async def bench(with_profile: bool) -> dict[str, Any]:
     machine: dict[str, Any] = {"cpus": os.cpu_count(), "load_before": _load()}
-    webhooks, mail = WebhookReceiver(), SmtpSink()
+    webhooks = WebhookReceiver(key=lambda event: str(event["data"]["platform_name"]))
+    mail = SmtpSink()
     await webhooks.start()
     await mail.start()
     stack = await start(

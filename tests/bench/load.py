@@ -22,7 +22,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from shared.kafka_access import KafkaAccess
 from shared.topics import CALLS_DOSSIER
-from tests.bench.receivers import SmtpSink, WebhookReceiver
+from tests.support.sinks import SmtpSink, WebhookReceiver
 
 CALL_ID = "BENCH-2025"
 LEAD_POLE = "aerospace-valley"
@@ -171,7 +171,7 @@ class Progress:
         ends = await self._offsets.end_offsets(self._dossier_partitions)
         counts["events_published"] = sum(ends.values())
         counts["webhooks_received"] = self._webhooks.received
-        counts["emails_received"] = self._mail.messages
+        counts["emails_received"] = self._mail.received
         return counts
 
 
@@ -263,11 +263,11 @@ async def measure_latency(
     """Submissions at ``rate`` for ``seconds``; from each command's send to its webhook."""
     count = max(1, min(int(rate * seconds), 20_000))
     names = await feeder.paced(rate, count)
-    await wait_until(lambda: all(name in webhooks.arrivals for name in names), settle)
+    await wait_until(lambda: all(name in webhooks.first_arrival for name in names), settle)
     latencies = sorted(
-        (webhooks.arrivals[name] - feeder.sent[name]) * 1000
+        (webhooks.first_arrival[name] - feeder.sent[name]) * 1000
         for name in names
-        if name in webhooks.arrivals
+        if name in webhooks.first_arrival
     )
     return Latency(
         rate=rate,

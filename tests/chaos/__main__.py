@@ -26,10 +26,10 @@ from tests.chaos.report import (
     faults_table,
     last_line,
 )
-from tests.chaos.sinks import SmtpSink, WebhookReceiver
 from tests.chaos.stack import Stack, Tokens, say
 from tests.chaos.tap import Tap
 from tests.chaos.workload import SIM_START, Pace, Workload
+from tests.support.sinks import SmtpSink, WebhookReceiver
 
 RETRY_DELAYS = "[1, 2, 3, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5]"
 

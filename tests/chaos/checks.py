@@ -25,9 +25,9 @@ from tests.chaos.order import (
     Stream,
     dossier_effect,
 )
-from tests.chaos.sinks import SmtpSink, WebhookReceiver
 from tests.chaos.tap import Tap
 from tests.chaos.workload import COMMIT_LINE, Workload
+from tests.support.sinks import SmtpSink, WebhookReceiver
 
 PLATFORMS_LINE, CONTRACTS_LINE = "intervention.platforms", "animation"
 
@@ -272,7 +272,7 @@ class Count:
         delivered = Counter[str]()
         for event_id, webhook_ids in self.webhooks.webhook_ids_by_event.items():
             delivered[event_id] = len(webhook_ids)
-        again = sum(self.webhooks.arrivals.values()) - len(self.webhooks.arrivals)
+        again = sum(self.webhooks.by_webhook_id.values()) - len(self.webhooks.by_webhook_id)
         found.rows.append(
             compare(
                 "webhook notifications",
@@ -286,12 +286,12 @@ class Count:
             for event in events.values()
             for address in default_recipients(event.type, event.data)
         }
-        again = sum(self.mail.arrivals.values()) - len(self.mail.arrivals)
+        again = sum(self.mail.by_message_id.values()) - len(self.mail.by_message_id)
         found.rows.append(
             compare(
                 "e-mail notifications",
                 mails,
-                Counter(self.mail.arrivals.keys()),
+                Counter(self.mail.by_message_id.keys()),
                 note=f"{again} sent again, same Message-ID",
             )
         )

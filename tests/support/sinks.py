@@ -1,30 +1,42 @@
-"""The far ends of notify's deliveries, inside the chaos process: a webhook receiver and an SMTP
-sink. Both accept everything and note what arrived: which ``webhook-id`` (or e-mail
-``Message-ID``) carried which event, and how many times, so that a notification missing or
-doubled shows in the count."""
+"""The far ends of notify's deliveries inside a harness's own process (bench, chaos): a webhook
+receiver and an SMTP sink. Both are minimal asyncio servers (HTTP/1.1 keep-alive, SMTP's few
+verbs), so that receiving costs little and measures notify, not a web framework. They accept
+everything and note what arrived: when, and which ``webhook-id`` (or e-mail ``Message-ID``)
+carried which event how many times, so that a notification missing or doubled shows."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
+from typing import Any
 
 import orjson
 
 
-class WebhookReceiver:
-    """Answers 204 to every POST; per event id, the set of webhook-ids that carried it."""
+def event_id(event: dict[str, Any]) -> str:
+    return str(event["id"])
 
-    def __init__(self) -> None:
-        self.webhook_ids_by_event: defaultdict[str, set[str]] = defaultdict(set)
-        self.arrivals: Counter[str] = Counter()
+
+class WebhookReceiver:
+    """Answers 204 to every POST. ``first_arrival`` maps ``key(event)`` (the event id unless
+    told otherwise) to when it first arrived (``time.perf_counter``)."""
+
+    def __init__(self, key: Callable[[dict[str, Any]], str] = event_id) -> None:
+        self.received = 0
         self.last_arrival = 0.0
+        """``time.monotonic`` of the last request."""
+        self.first_arrival: dict[str, float] = {}
+        self.by_webhook_id: Counter[str] = Counter()
+        self.webhook_ids_by_event: defaultdict[str, set[str]] = defaultdict(set)
         self.port = 0
+        self._key = key
         self._server: asyncio.Server | None = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hooks/chaos"
+        return f"http://127.0.0.1:{self.port}/hook"
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._connection, "127.0.0.1", 0)
@@ -53,23 +65,32 @@ class WebhookReceiver:
             writer.close()
 
     def _record(self, webhook_id: str, body: bytes) -> None:
+        arrived = time.perf_counter()
         self.last_arrival = time.monotonic()
-        self.arrivals[webhook_id] += 1
+        self.received += 1
+        self.by_webhook_id[webhook_id] += 1
         try:
-            event_id = str(orjson.loads(body)["id"])
+            event = orjson.loads(body)
+            identity, key = event_id(event), self._key(event)
         except (orjson.JSONDecodeError, KeyError, TypeError):
-            event_id = "?"
-        self.webhook_ids_by_event[event_id].add(webhook_id)
+            identity, key = "?", "?"
+        self.webhook_ids_by_event[identity].add(webhook_id)
+        self.first_arrival.setdefault(key, arrived)
 
 
 class SmtpSink:
     """Accepts every message; counts them by ``Message-ID``."""
 
     def __init__(self) -> None:
-        self.arrivals: Counter[str] = Counter()
+        self.by_message_id: Counter[str] = Counter()
         self.last_arrival = 0.0
+        """``time.monotonic`` of the last message."""
         self.port = 0
         self._server: asyncio.Server | None = None
+
+    @property
+    def received(self) -> int:
+        return sum(self.by_message_id.values())
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._session, "127.0.0.1", 0)
@@ -81,11 +102,11 @@ class SmtpSink:
 
     async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            writer.write(b"220 chaos ESMTP\r\n")
+            writer.write(b"220 sink ESMTP\r\n")
             while line := await reader.readline():
                 verb = line[:4].upper()
                 if verb in (b"EHLO", b"HELO"):
-                    writer.write(b"250 chaos\r\n")
+                    writer.write(b"250 sink\r\n")
                 elif verb == b"DATA":
                     writer.write(b"354 go on\r\n")
                     await writer.drain()
@@ -112,4 +133,4 @@ class SmtpSink:
             elif in_headers and line.lower().startswith(b"message-id:"):
                 message_id = line.split(b":", 1)[1].strip().decode(errors="replace")
         self.last_arrival = time.monotonic()
-        self.arrivals[message_id] += 1
+        self.by_message_id[message_id] += 1
