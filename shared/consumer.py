@@ -14,22 +14,50 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter
 from pydantic import ValidationError
 from pymongo.errors import AutoReconnect, ConnectionFailure, ExecutionTimeout, NetworkTimeout
 
+from shared.cloudevents import CloudEvent, EnvelopeError
 from shared.deadletter import DeadLetters
-from shared.envelope import CloudEvent, EnvelopeError
 from shared.events.base import EventData, UnknownEventType, parse_event_data
 from shared.logs import event_context
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[CloudEvent, Any], Awaitable[None]]
-"""Receives the envelope and the event's typed data."""
+"""Receives the CloudEvent and the event's typed data."""
+
+EventT = TypeVar("EventT", bound=EventData)
+
+
+class EventHandlers:
+    """What a consumer does with each event type, registered by the event's model so that each
+    handler receives its own typed data::
+
+        EventHandlers().on(DossierSelected, sources.dossier_selected)
+    """
+
+    def __init__(self) -> None:
+        self._by_type: dict[str, Handler] = {}
+
+    def on(
+        self, model: type[EventT], handler: Callable[[CloudEvent, EventT], Awaitable[None]]
+    ) -> EventHandlers:
+        if model.type_name in self._by_type:
+            raise ValueError(f"{model.type_name} has a handler already")
+        self._by_type[model.type_name] = handler
+        return self
+
+    def by_type(self) -> dict[str, Handler]:
+        return dict(self._by_type)
+
+    def types(self) -> list[str]:
+        return sorted(self._by_type)
+
 
 UNAVAILABLE: tuple[type[BaseException], ...] = (
     AutoReconnect,
@@ -80,7 +108,7 @@ class EventConsumer:
     def __init__(
         self,
         name: str,
-        handlers: Mapping[str, Handler],
+        handlers: EventHandlers,
         dead_letters: DeadLetters,
         registry: CollectorRegistry,
         max_attempts: int = 3,
@@ -88,7 +116,7 @@ class EventConsumer:
         fallback: Handler | None = None,
     ) -> None:
         self.name = name
-        self._handlers = dict(handlers)
+        self._handlers = handlers.by_type()
         self._fallback = fallback
         self._dead_letters = dead_letters
         self._max_attempts = max_attempts

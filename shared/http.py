@@ -1,14 +1,37 @@
-"""HTTP edges every service shares: a body size limit (413 before parsing) and health routes."""
+"""HTTP edges every service shares: a body size limit (413 before parsing), health routes, and
+the answer to a refused command (the kernel's ``DomainError``)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 
-from fastapi import APIRouter
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.errors import DomainError, answer_of
+
 Check = Callable[[], Awaitable[bool]]
+
+
+def problem_answer(error: DomainError) -> JSONResponse:
+    """A refusal as HTTP answers it: the status of its kind, ``detail`` saying why (for a broken
+    rule of the body, the fields and reasons, like FastAPI's own validation errors) and
+    ``reason``, the short code the metrics count."""
+    answer = answer_of(error)
+    return JSONResponse(
+        {"detail": answer.detail, "reason": answer.reason}, status_code=answer.status_code
+    )
+
+
+def install_problem_answers(app: FastAPI) -> None:
+    """Every route of the app answers a ``DomainError`` with ``problem_answer``."""
+
+    async def refuse(_: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, DomainError)
+        return problem_answer(error)
+
+    app.add_exception_handler(DomainError, refuse)
 
 
 class BodySizeLimit:

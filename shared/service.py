@@ -23,10 +23,10 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.clock import Clock, clock_from_settings
-from shared.consumer import EventConsumer, Handler, records_of
+from shared.consumer import EventConsumer, EventHandlers, Handler, records_of
 from shared.deadletter import DeadLetters
 from shared.events.base import EventData
-from shared.http import BodySizeLimit, health_router
+from shared.http import BodySizeLimit, health_router, install_problem_answers
 from shared.kafka import create_broker, outbox_publisher, raw_sender
 from shared.lag import ConsumerLag
 from shared.logs import configure_logging
@@ -99,7 +99,7 @@ class Runtime:
     def consume(
         self,
         topics: Sequence[Topic],
-        handlers: dict[str, Handler],
+        handlers: EventHandlers,
         fallback: Handler | None = None,
     ) -> EventConsumer:
         """Subscribe the service's consumer group to ``topics``, dispatching by event type;
@@ -132,7 +132,7 @@ class Runtime:
             auto_offset_reset="earliest",
             title=f"{self.settings.service}.consumer",
             description=f"{self.settings.service} reacts to: "
-            + (", ".join(sorted(handlers)) or "every event"),
+            + (", ".join(handlers.types()) or "every event"),
         )(on_records)
         return consumer
 
@@ -197,6 +197,7 @@ def create_service_app(
 
     app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    install_problem_answers(app)
 
     async def store_answers() -> bool:
         await runtime.db.command("ping")

@@ -14,6 +14,8 @@ transactions, so the unit of atomicity is one document. An aggregate's document 
 
 from __future__ import annotations
 
+import asyncio
+import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,7 +23,6 @@ from typing import Any, TypeVar
 
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from shared.events.base import OutboxEntry
@@ -91,6 +92,10 @@ class AggregateStore:
         self.collection = collection
         self._on_events = on_events
 
+    @property
+    def name(self) -> str:
+        return self.collection.name
+
     async def load(self, aggregate_id: str) -> Loaded | None:
         document = await self.collection.find_one(
             {"_id": aggregate_id}, {"outbox": 0, "outbox_lease_until": 0}
@@ -158,19 +163,20 @@ def loaded_from(document: Document) -> Loaded:
 
 
 ResultT = TypeVar("ResultT")
+JITTER_SECONDS = 0.002
 
 
 async def retry_on_conflict(
     attempt: Callable[[], Awaitable[ResultT]], attempts: int = 20
 ) -> ResultT:
-    """Run a read-decide-save step again while another writer wins the race."""
-    for _ in range(attempts - 1):
+    """Run a read-decide-save step again while another writer wins the race, after a little
+    jitter that grows with the tries, so that many writers racing on one document (several
+    instances, many requests) do not keep colliding in step."""
+    for tries in range(attempts - 1):
+        if tries:
+            await asyncio.sleep(random.uniform(0, JITTER_SECONDS * min(tries, 25)))
         try:
             return await attempt()
         except ConcurrencyConflict:
             continue
     return await attempt()
-
-
-def database(client: AsyncMongoClient[Document], name: str) -> AsyncDatabase[Document]:
-    return client.get_database(name)

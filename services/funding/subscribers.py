@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from services.funding.handlers.own_events import OwnEvents
 from services.funding.handlers.sources import SourceEvents
-from shared.consumer import Handler
+from shared.consumer import EventHandlers
 from shared.events.calls import DossierSelected, StudyCommissioned
 from shared.events.contracts import ContractSigned
 from shared.events.funding import (
@@ -26,17 +26,19 @@ from shared.topics import (
 TOPICS: tuple[Topic, ...] = (CALLS_DOSSIER, CONTRACTS_CONTRACT, FUNDING_LINE, FUNDING_COMMITMENT)
 
 
-def subscribers(sources: SourceEvents, own: OwnEvents) -> dict[str, Handler]:
-    money_events = (
+def subscribers(sources: SourceEvents, own: OwnEvents) -> EventHandlers:
+    handlers = (
+        EventHandlers()
+        .on(DossierSelected, sources.dossier_selected)
+        .on(StudyCommissioned, sources.study_commissioned)
+        .on(ContractSigned, sources.contract_signed)
+    )
+    for model in (
         LineLoaded,
         LineTransferred,
         CommitmentMade,
         CommitmentDecommitted,
         PaymentRecorded,
-    )
-    return {
-        DossierSelected.type_name: sources.dossier_selected,
-        StudyCommissioned.type_name: sources.study_commissioned,
-        ContractSigned.type_name: sources.contract_signed,
-        **{model.type_name: own.money_moved for model in money_events},
-    }
+    ):
+        handlers.on(model, own.money_moved)
+    return handlers

@@ -28,6 +28,7 @@ from services.notify.store import (
 from services.notify.subscribers import CONSUMED_TOPICS, DeliveryRecorder
 from shared.auth import authenticator
 from shared.clock import SystemClock
+from shared.consumer import EventHandlers
 from shared.events.notify import (
     DeliveryFailed,
     SubscriptionCreated,
@@ -91,7 +92,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
     runtime.startup.append(create_indexes)
     runtime.background.append(dispatcher.run)
     runtime.every(settings.metrics_refresh_seconds, refresh_gauges, "notify gauges")
-    runtime.consume(CONSUMED_TOPICS, handlers={}, fallback=recorder.on_any_event)
+    runtime.consume(CONSUMED_TOPICS, EventHandlers(), fallback=recorder.on_any_event)
     runtime.declare_publications(
         {
             NOTIFY_SUBSCRIPTION: [

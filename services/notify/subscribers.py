@@ -14,7 +14,7 @@ from services.notify.domain.delivery import new_delivery
 from services.notify.domain.recipients import default_recipients, default_target_id
 from services.notify.store import DeliveryRepository, SubscriptionRepository
 from shared.clock import Clock
-from shared.envelope import CloudEvent
+from shared.cloudevents import CloudEvent
 from shared.topics import (
     CALLS_CALL,
     CALLS_COMMAND_RESULT,

@@ -12,7 +12,7 @@ from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.envelope import CloudEvent, new_event_id
+from shared.cloudevents import CloudEvent, new_event_id
 from shared.topics import SERVICES, Topic
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
-from shared.envelope import CloudEvent, EnvelopeError
+from shared.cloudevents import CloudEvent, EnvelopeError
 from shared.topics import CALLS_COMMAND_RESULT, Topic
 from tests.chaos.stack import kafka_as
 

@@ -14,7 +14,7 @@ from services.calls.app import create_app
 from services.calls.settings import CallsSettings
 from services.calls.tests.samples import DEADLINE, IN_TIME, OTHER_SIRET, dossier, platform_call
 from shared.clock import PARIS, ManualClock
-from shared.envelope import CloudEvent
+from shared.cloudevents import CloudEvent
 from tests.support.infra import Isolation, auth, serve
 from tests.support.kafka import read_events
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from pydantic import Field
 
-from shared.envelope import CloudEvent
+from shared.cloudevents import CloudEvent
 from shared.events.base import EventData, event_type, new_outbox_entry
 from shared.settings import ServiceSettings
 from shared.store import AggregateStore, Processed, retry_on_conflict

@@ -15,7 +15,7 @@ from services.calls.app import create_app
 from services.calls.settings import CallsSettings
 from services.calls.tests.samples import DEADLINE, IN_TIME, OTHER_SIRET, dossier, platform_call
 from shared.clock import ManualClock
-from shared.envelope import CloudEvent
+from shared.cloudevents import CloudEvent
 from tests.support.infra import Isolation, auth, serve, token
 from tests.support.kafka import publish_raw, read_events
 

@@ -12,7 +12,7 @@ from services.contracts.settings import ContractsSettings
 from services.contracts.tests.builders import paris
 from services.contracts.tests.http_flow import CONTRACT_ID, SIGNERS, open_for_signature, sign
 from shared.clock import ManualClock
-from shared.envelope import CloudEvent
+from shared.cloudevents import CloudEvent
 from tests.support.infra import Isolation, auth, serve
 from tests.support.kafka import read_events
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from shared.consumer import EventHandlers
 from shared.service import build_runtime, create_service_app
 from shared.store import AggregateStore
 from shared.topics import create_topics, dead_letter_topic
@@ -26,7 +27,7 @@ async def test_an_invalid_message_is_dead_lettered_with_its_origin_and_the_next_
     runtime = build_runtime(isolation.settings(ProbeSettings, service="receiver"))
     store = AggregateStore(runtime.db["totals"])
     applied: list[str] = []
-    runtime.consume([Counted.topic], {Counted.type_name: applier(store, applied)})
+    runtime.consume([Counted.topic], EventHandlers().on(Counted, applier(store, applied)))
     topic = isolation.topic_prefix + Counted.topic.name
 
     async with serve(create_service_app(runtime, title="receiver", description="probe")):

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
+from shared.consumer import EventHandlers
 from shared.kafka import outbox_publisher
 from shared.outbox import OutboxRelay, RelayMetrics
 from shared.service import build_runtime, create_service_app
@@ -29,7 +30,8 @@ def receiver_app(
 ) -> tuple[Any, AggregateStore]:
     runtime = build_runtime(isolation.settings(ProbeSettings, service="receiver"))
     store = AggregateStore(runtime.db["totals"])
-    runtime.consume([Counted.topic], {Counted.type_name: applier(store, applied, duplicates)})
+    handlers = EventHandlers().on(Counted, applier(store, applied, duplicates))
+    runtime.consume([Counted.topic], handlers)
     return create_service_app(runtime, title="receiver", description="probe"), store
 
 

@@ -17,7 +17,7 @@ from services.calls.app import create_app
 from services.calls.settings import CallsSettings
 from services.calls.tests.samples import IN_TIME, platform_call
 from shared.clock import ManualClock
-from shared.envelope import CloudEvent
+from shared.cloudevents import CloudEvent
 from tests.security.poison import (
     HUGE,
     check_dead_letter,

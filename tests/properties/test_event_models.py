@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 import shared.events  # noqa: F401 - registers every event type
-from shared.envelope import CloudEvent, EnvelopeError
+from shared.cloudevents import CloudEvent, EnvelopeError
 from shared.events.base import (
     EventData,
     UnknownEventType,

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from shared.envelope import CloudEvent
+from shared.cloudevents import CloudEvent
 from tests.story.receivers import Receivers
 from tests.story.steps.notifications import INTEGRATOR_TYPES, REGION_MAIL, REGION_TYPES
 from tests.story.topics import TopicContents

@@ -14,7 +14,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from shared.auth import mint_token
-from shared.envelope import CloudEvent
+from shared.cloudevents import CloudEvent
 from shared.topics import CALLS_COMMAND, CALLS_COMMAND_RESULT
 from tests.story.receivers import Receivers
 from tests.story.timeline import Timeline

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from shared.envelope import CloudEvent, EnvelopeError
+from shared.cloudevents import CloudEvent, EnvelopeError
 from shared.topics import ALL_TOPICS, Topic
 from tests.story.platform import KafkaOptions
 

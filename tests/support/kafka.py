@@ -15,7 +15,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from shared.envelope import CloudEvent
+from shared.cloudevents import CloudEvent
 from shared.events.base import EventData, new_outbox_entry
 from tests.support.infra import Isolation, kafka_admin
 

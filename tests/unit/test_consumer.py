@@ -12,9 +12,9 @@ import pytest
 from prometheus_client import CollectorRegistry
 from pymongo.errors import AutoReconnect
 
-from shared.consumer import EventConsumer, PermanentError, by_key_in_order
+from shared.cloudevents import CloudEvent
+from shared.consumer import EventConsumer, EventHandlers, PermanentError, by_key_in_order
 from shared.deadletter import DeadLetters
-from shared.envelope import CloudEvent
 from shared.events.calls import StudyCommissioned
 
 DATA = StudyCommissioned(
@@ -66,7 +66,9 @@ def consumer_with(handler: Any) -> tuple[EventConsumer, DeadLetterSink]:
     sink = DeadLetterSink()
     registry = CollectorRegistry()
     dead_letters = DeadLetters("funding", sink, registry)
-    handlers = {StudyCommissioned.type_name: handler} if handler else {}
+    handlers = EventHandlers()
+    if handler:
+        handlers.on(StudyCommissioned, handler)
     return EventConsumer("funding", handlers, dead_letters, registry, retry_delay=0), sink
 
 

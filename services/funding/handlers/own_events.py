@@ -13,7 +13,7 @@ from __future__ import annotations
 from services.funding.domain.money import money_movements
 from services.funding.handlers.budget import Budget
 from services.funding.store import FundingStore
-from shared.envelope import CloudEvent
+from shared.cloudevents import CloudEvent
 from shared.events.base import EventData
 from shared.events.funding import CommitmentDecommitted, CommitmentMade, LineTransferred
 

@@ -24,7 +24,7 @@ from services.funding.domain.envelope import Envelope
 from services.funding.handlers.budget import Budget
 from services.funding.store import FundingStore
 from shared.clock import Clock
-from shared.envelope import CloudEvent
+from shared.cloudevents import CloudEvent
 from shared.events.calls import DossierFacts, DossierSelected, StudyCommissioned
 from shared.events.contracts import ContractSigned, YearlyCommitment
 from shared.events.funding import (

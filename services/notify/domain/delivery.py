@@ -17,7 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from services.notify.domain.backoff import Outcome, retry_delay
-from shared.envelope import CloudEvent
+from shared.cloudevents import CloudEvent
 from shared.events.notify import Channel, DeliveryFailed
 from shared.store import EPOCH
 

@@ -19,7 +19,7 @@ from services.notify.domain.delivery import (
     replayed,
 )
 from services.notify.settings import DEFAULT_RETRY_DELAYS
-from shared.envelope import CloudEvent
+from shared.cloudevents import CloudEvent
 from shared.store import EPOCH
 
 NOW = datetime(2009, 3, 2, 10, 0, tzinfo=UTC)

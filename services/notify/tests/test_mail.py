@@ -5,7 +5,7 @@ from services.notify.domain.french import date_time, euros
 from services.notify.domain.mail import compose, render_html, render_text
 from services.notify.senders import MailSender
 from services.notify.settings import NotifySettings
-from shared.envelope import CloudEvent
+from shared.cloudevents import CloudEvent
 
 DOSSIER = {
     "dossier_id": "d-42",

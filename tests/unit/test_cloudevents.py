@@ -2,7 +2,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from shared.envelope import CloudEvent, EnvelopeError
+from shared.cloudevents import CloudEvent, EnvelopeError
 
 EVENT = CloudEvent(
     id="e-1",
