@@ -10,7 +10,7 @@ built inside the router factories, as an object rather than as a name to look up
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 
 from services.calls.commands import (
@@ -28,7 +28,6 @@ from services.calls.commands import (
 from services.calls.domain.access import READ_ALL, ensure_readable
 from services.calls.domain.call import CallState
 from services.calls.domain.dossier import DossierState, Status
-from services.calls.domain.errors import CommandError, NotFound
 from services.calls.domain.inputs import (
     CallSpec,
     DossierContent,
@@ -42,6 +41,7 @@ from services.calls.handlers import CommandHandlers
 from services.calls.store import DossierFilter
 from services.calls.views import DossierSummary, HistoryEntry, Statistics, dossier_view, statistics
 from shared.auth import Principal
+from shared.errors import Forbidden
 
 IdempotencyKey = Annotated[
     str | None,
@@ -54,11 +54,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     409: {"description": "the dossier's lifecycle or the call's window forbids it"},
     422: {"description": "invalid body: the field and the reason"},
 }
-
-
-def command_error_response(_: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, CommandError)
-    return JSONResponse({"detail": error.detail}, status_code=error.status_code)
 
 
 def commands_router(
@@ -132,24 +127,19 @@ def queries_router(
 ) -> APIRouter:
     router = APIRouter(tags=["queries"], responses=ERRORS)
     Caller = Annotated[Principal, Depends(authenticate)]
-    calls, dossiers = handlers.calls, handlers.dossiers
+    calls, dossiers, queries = handlers.calls, handlers.dossiers, handlers.queries
 
     async def call_or_404(call_id: str) -> CallState:
-        found = await calls.get(call_id)
-        if found is None:
-            raise NotFound("call")
-        return found[1]
+        return (await calls.require(call_id)).state
 
     async def readable_dossier(caller: Principal, dossier_id: str) -> DossierState:
-        found = await dossiers.get(dossier_id)
-        if found is None:
-            raise NotFound("dossier")
-        ensure_readable(caller, found[1])
-        return found[1]
+        dossier = (await dossiers.require(dossier_id)).state
+        ensure_readable(caller, dossier)
+        return dossier
 
     @router.get("/calls", response_model=list[CallState], summary="Every call, oldest first")
     async def list_calls(_: Caller) -> Any:
-        return [call.model_dump(mode="json") for call in await calls.all()]
+        return [call.model_dump(mode="json") for call in await queries.all_calls()]
 
     @router.get("/calls/{call_id}", response_model=CallState)
     async def get_call(call_id: str, _: Caller) -> Any:
@@ -169,18 +159,18 @@ def queries_router(
         where = DossierFilter(call_id, status, pole, region)
         if not caller.has(*READ_ALL):
             if not caller.pole_ids and not caller.region_codes:
-                raise HTTPException(403, detail="this role does not read dossiers")
+                raise Forbidden("this role does not read dossiers")
             where = DossierFilter(
                 call_id, status, pole, region, caller.pole_ids, caller.region_codes
             )
-        return [dossier_view(d) for d in await dossiers.search(where, limit, offset)]
+        return [dossier_view(d) for d in await queries.search(where, limit, offset)]
 
     @router.get("/calls/{call_id}/statistics", response_model=Statistics)
     async def call_statistics(call_id: str, caller: Caller) -> Statistics:
         if not caller.has(*READ_ALL):
-            raise HTTPException(403, detail="only state, cdc or operator read statistics")
+            raise Forbidden("only state, cdc or operator read statistics")
         await call_or_404(call_id)
-        return await statistics(dossiers, call_id)
+        return await statistics(queries, call_id)
 
     @router.get("/dossiers/{dossier_id}", summary="One dossier, its current version and decisions")
     async def get_dossier(dossier_id: str, caller: Caller) -> dict[str, Any]:

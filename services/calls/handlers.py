@@ -1,18 +1,20 @@
-"""The command handlers, shared by the HTTP API and the Kafka command topic: load, check who
-asks, decide (pure domain), save state and events in one guarded update.
+"""The command handlers, shared by the HTTP API and the Kafka command topic: check who asks, let
+the domain decide, save the state with its events through the repositories (one guarded update).
 
-A command with an idempotency key (HTTP ``Idempotency-Key``, Kafka ``command_id``) records
-``cmd:<subject>:<key>`` and its answer in the same save; a repeat returns that answer and emits
-nothing. A creation derives the new dossier's id from (subject, key), so a repeat cannot create
-a second one.
+A command with an idempotency key (HTTP ``Idempotency-Key``, Kafka ``command_id``) is saved with
+``command_id(subject, key)`` and its answer; a repeat gets that answer and emits nothing. A
+submission derives the new dossier's id from (subject, key), so a repeat cannot create a second.
+
+An answer is what HTTP answers: ``{"status_code": ..., "body": ...}``; the Kafka path's accepted
+event carries the same.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from services.calls.commands import (
     Command,
@@ -35,64 +37,55 @@ from services.calls.domain.access import (
     voter_of,
 )
 from services.calls.domain.call import CallState, close_call, open_call
-from services.calls.domain.dossier import DossierState, Outcome
-from services.calls.domain.errors import CommandError, Conflict, NotFound
+from services.calls.domain.dossier import DossierState
 from services.calls.domain.inputs import CallSpec, DossierContent
 from services.calls.metrics import CallsMetrics
-from services.calls.store import CallRepository, DossierRepository
+from services.calls.store import CallsQueries
 from services.calls.views import DossierSummary
 from shared.auth import Principal
-from shared.clock import Clock
-from shared.events.base import EventData, OutboxEntry, new_outbox_entry
-from shared.store import ConcurrencyConflict, Processed, retry_on_conflict
+from shared.decision import Answer, Decision
+from shared.errors import Conflict, DomainError
+from shared.repository import Repository, command_id, derived_id
+from shared.store import ConcurrencyConflict
 
-SOURCE = "/poles/calls"
 IDS = uuid.UUID("4a1c7f52-9a55-4a3b-8d0e-5b7f1c0e2d31")
-Answer = dict[str, Any]
-"""``{"status_code": ..., "body": ...}``: what HTTP answers, and the Kafka path's accepted event."""
-Transition = Callable[[DossierState, datetime], Outcome]
+"""The namespace of the ids derived from commands (dossiers, answers on the command topic)."""
+StateT = TypeVar("StateT")
+Transition = Callable[[DossierState, datetime], Decision[DossierState]]
 
 
-def processed_id(principal: Principal, key: str | None) -> str | None:
-    return None if key is None else f"cmd:{principal.subject}:{key}"
+def reply(status_code: int, body: dict[str, Any]) -> Answer:
+    return {"status_code": status_code, "body": body}
 
 
-def creation_id(principal: Principal, key: str | None) -> str:
-    return str(uuid.uuid4() if key is None else uuid.uuid5(IDS, f"{principal.subject}:{key}"))
+def answered(decision: Decision[StateT], answer: Answer) -> Decision[StateT]:
+    """The decision with the answer its command gets."""
+    return Decision(decision.state, decision.events, answer)
 
 
-def entries_for(events: Sequence[EventData], key: str, now: datetime) -> list[OutboxEntry]:
-    return [new_outbox_entry(event, source=SOURCE, key=key, time=now) for event in events]
-
-
-def with_history(dossier: DossierState, entries: Sequence[OutboxEntry]) -> DossierState:
-    """The dossier's history is the list of its events, kept in the save that emits them."""
-    added = [{"event_id": e.id, "type": e.type, "time": e.time, "data": e.data} for e in entries]
-    return dossier.model_copy(update={"history": [*dossier.history, *added]})
-
-
-def answer(status_code: int, dossier: DossierState) -> Answer:
-    return {"status_code": status_code, "body": DossierSummary.of(dossier).model_dump(mode="json")}
+def summary(dossier: DossierState) -> dict[str, Any]:
+    return DossierSummary.of(dossier).model_dump(mode="json")
 
 
 class CommandHandlers:
     def __init__(
         self,
-        calls: CallRepository,
-        dossiers: DossierRepository,
-        clock: Clock,
+        calls: Repository[CallState],
+        dossiers: Repository[DossierState],
+        queries: CallsQueries,
         metrics: CallsMetrics,
     ) -> None:
         self.calls = calls
         self.dossiers = dossiers
-        self.clock = clock
+        self.queries = queries
+        self.clock = calls.clock
         self.metrics = metrics
 
     async def execute(self, principal: Principal, key: str | None, command: Command) -> Answer:
-        """Run any command; a refusal raises CommandError (counted by reason)."""
+        """Run any command; a refusal raises a DomainError (counted by reason)."""
         try:
             return await self._dispatch(principal, key, command)
-        except CommandError as error:
+        except DomainError as error:
             self.metrics.rejected.labels(error.reason).inc()
             raise
 
@@ -133,124 +126,79 @@ class CommandHandlers:
 
     async def open_call(self, principal: Principal, key: str | None, spec: CallSpec) -> Answer:
         ensure_any(principal, "state", "cdc")
-        pid = processed_id(principal, key)
-        now = self.clock.now()
-        outcome = open_call(spec, now, principal.subject)
-        reply = {"status_code": 201, "body": outcome.state.model_dump(mode="json")}
-        entries = entries_for([outcome.event], spec.call_id, now)
-        try:
-            await self.calls.store.create(
-                spec.call_id,
-                outcome.state.model_dump(),
-                entries,
-                None if pid is None else Processed(pid, reply),
-            )
-        except ConcurrencyConflict:
-            loaded = await self.calls.store.load(spec.call_id)
-            earlier = None if loaded is None or pid is None else loaded.answer_for(pid)
-            if earlier is not None:
-                return earlier
-            raise Conflict("duplicate-call", f"a call {spec.call_id} already exists") from None
-        return reply
+
+        def decide(now: datetime) -> Decision[CallState]:
+            opened = open_call(spec, now, principal.subject)
+            return answered(opened, reply(201, opened.state.model_dump(mode="json")))
+
+        return await self.calls.create(
+            spec.call_id,
+            decide,
+            command_id(principal.subject, key),
+            exists=lambda: Conflict(f"a call {spec.call_id} already exists", "duplicate-call"),
+        )
 
     async def submit(
         self, principal: Principal, key: str | None, call_id: str, content: DossierContent
     ) -> Answer:
         ensure_submitter(principal, content.lead_pole_id)
-        dossier_id = creation_id(principal, key)
-        pid = processed_id(principal, key)
+        dossier_id = derived_id(IDS, principal.subject, key)
+        idempotency = command_id(principal.subject, key)
+        if idempotency is not None and (earlier := await self.dossiers.get(dossier_id)):
+            return earlier.answer_for(idempotency) or reply(201, summary(earlier.state))
+        call = (await self.calls.require(call_id)).state
+        lifecycle.check_submission(call, content, self.clock.now())
+        # A duplicate (same carrier and platform on this call) is refused by the unique index
+        # when the dossier is created: like any command refused after numbering, it skips a
+        # receipt number (never reused). A check before numbering would scan every dossier of
+        # the store for each submission (FerretDB uses only the _id index).
+        number = await self.queries.next_receipt_number(call_id)
 
-        async def attempt() -> Answer:
-            if pid is not None and (earlier := await self.dossiers.store.load(dossier_id)):
-                return earlier.answer_for(pid) or answer(
-                    201, DossierState.model_validate(earlier.state)
-                )
-            found = await self.calls.get(call_id)
-            if found is None:
-                raise NotFound("call")
-            call = found[1]
-            now = self.clock.now()
-            lifecycle.check_submission(call, content, now)
-            # A duplicate (same carrier and platform on this call) is refused by the unique
-            # index when the dossier is created: like any command refused after numbering, it
-            # skips a receipt number (never reused). A check before numbering would scan every
-            # dossier of the store for each submission (FerretDB uses only the _id index).
-            number = await self.calls.next_receipt_number(call_id)
-            return await self._create(call, content, dossier_id, number, principal, pid, now)
+        def decide(now: datetime) -> Decision[DossierState]:
+            submitted = lifecycle.submit(
+                call,
+                content,
+                dossier_id=dossier_id,
+                receipt_number=f"{call.call_id}-{number:04d}",
+                submitted_by=principal.subject,
+                now=now,
+            )
+            return answered(submitted, reply(201, summary(submitted.state)))
 
-        return await retry_on_conflict(attempt)
-
-    async def _create(
-        self,
-        call: CallState,
-        content: DossierContent,
-        dossier_id: str,
-        number: int,
-        principal: Principal,
-        pid: str | None,
-        now: datetime,
-    ) -> Answer:
-        outcome = lifecycle.submit(
-            call,
-            content,
-            dossier_id=dossier_id,
-            receipt_number=f"{call.call_id}-{number:04d}",
-            submitted_by=principal.subject,
-            now=now,
-        )
-        entries = entries_for(outcome.events, dossier_id, now)
-        dossier = with_history(outcome.state, entries)
-        reply = answer(201, dossier)
-        processed = None if pid is None else Processed(pid, reply)
-        try:
-            await self.dossiers.store.create(dossier_id, dossier.model_dump(), entries, processed)
-        except ConcurrencyConflict:
-            if await self.dossiers.store.load(dossier_id) is not None:
-                raise  # the same command ran alongside: the retry returns its answer
-            raise duplicate_dossier() from None
-        return reply
+        return await self.dossiers.create(dossier_id, decide, idempotency, duplicate_dossier)
 
     async def _change(
         self, principal: Principal, key: str | None, dossier_id: str, transition: Transition
     ) -> Answer:
-        pid = processed_id(principal, key)
+        decided: list[tuple[Decision[DossierState], datetime, datetime]] = []
 
-        async def attempt() -> Answer:
-            found = await self.dossiers.get(dossier_id)
-            if found is None:
-                raise NotFound("dossier")
-            loaded, dossier = found
+        def decide(dossier: DossierState, now: datetime) -> Decision[DossierState]:
             ensure_readable(principal, dossier)
-            earlier = None if pid is None else loaded.answer_for(pid)
-            if earlier is not None:
-                return earlier
-            now = self.clock.now()
-            outcome = transition(dossier, now)
-            entries = entries_for(outcome.events, dossier_id, now)
-            changed = with_history(outcome.state, entries)
-            reply = answer(200, changed)
-            processed = None if pid is None else Processed(pid, reply)
-            await self.dossiers.store.save(loaded, changed.model_dump(), entries, processed)
-            self.metrics.decided(outcome.events, dossier.submitted_at, now)
-            return reply
+            moved = transition(dossier, now)
+            changed = answered(moved, reply(200, summary(moved.state)))
+            decided.append((changed, dossier.submitted_at, now))
+            return changed
 
-        return await retry_on_conflict(attempt)
+        answer = await self.dossiers.change(dossier_id, decide, command_id(principal.subject, key))
+        if decided and decided[-1][0].answer is answer:
+            # This call's last decision was saved (not an earlier answer to the same command).
+            changed, submitted_at, now = decided[-1]
+            self.metrics.decided(changed.events, submitted_at, now)
+        return answer
 
     async def close_due_calls(self) -> int:
         """Close every open call whose deadline has passed; each closes once (guarded save)."""
         closed = 0
         now = self.clock.now()
-        for call_id in await self.calls.due_for_closing(now):
+        for call_id in await self.queries.due_for_closing(now):
             found = await self.calls.get(call_id)
             if found is None:
                 continue
-            loaded, call = found
-            outcome = close_call(call, now, await self.dossiers.count_live(call_id))
-            if outcome is None:
+            closing = close_call(found.state, now, await self.queries.count_live(call_id))
+            if closing is None:
                 continue
-            entries = entries_for([outcome.event], call_id, now)
             try:
-                await self.calls.store.save(loaded, outcome.state.model_dump(), entries)
+                await self.calls.save(found, closing, now)
             except ConcurrencyConflict:
                 continue  # another replica closed it first
             closed += 1
@@ -264,6 +212,6 @@ def lead(principal: Principal, dossier: DossierState) -> DossierState:
 
 def duplicate_dossier() -> Conflict:
     return Conflict(
-        "duplicate-dossier",
         "this call already holds a live dossier of this carrier for this platform name",
+        "duplicate-dossier",
     )

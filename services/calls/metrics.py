@@ -3,6 +3,7 @@ commands rejected by reason, and the domain-clock time from submission to each d
 
 from __future__ import annotations
 
+from collections import Counter as Tally
 from collections.abc import Sequence
 from datetime import datetime
 from typing import get_args
@@ -10,7 +11,7 @@ from typing import get_args
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from services.calls.domain.dossier import Status
-from services.calls.store import DossierRepository
+from services.calls.store import CallsQueries
 from shared.events.base import EventData
 from shared.events.calls import (
     DossierFoundEligible,
@@ -60,8 +61,8 @@ class CallsMetrics:
             if decision is not None:
                 self.decision_seconds.labels(decision).observe((now - submitted_at).total_seconds())
 
-    async def refresh(self, dossiers: DossierRepository) -> None:
-        counts = await dossiers.counts_by_call_and_status()
+    async def refresh(self, queries: CallsQueries) -> None:
+        counts = Tally((row["call_id"], row["status"]) for row in await queries.figures())
         for call_id in {call_id for call_id, _ in counts}:
             for status in get_args(Status):
                 self.dossiers.labels(call_id, status).set(counts[(call_id, status)])

@@ -1,4 +1,5 @@
-"""The calls' and dossiers' documents (each an aggregate with its outbox) and their queries.
+"""The calls' and dossiers' documents: their repositories (each document an aggregate with its
+outbox, saved through the kernel's ``Repository``) and the queries the service makes beside them.
 
 ``live_key`` is indexed unique: it names a dossier's call, carrier SIRET and platform name, so the
 store itself refuses a second live dossier for them, with no check-then-insert race; a withdrawn
@@ -7,21 +8,34 @@ dossier gives its key up in the same save that withdraws it.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.calls.domain.call import CallState
 from services.calls.domain.dossier import DossierState
-from shared.store import AggregateStore, Document, Loaded
+from shared.clock import Clock
+from shared.repository import Aggregates, Repository
+from shared.store import Document
 
+SERVICE = "calls"
 CALLS = "calls"
 DOSSIERS = "dossiers"
 SUMMARY_ONLY = {"state.history": 0, "outbox": 0, "processed": 0, "outbox_lease_until": 0}
+
+
+def call_repository(calls: Aggregates, clock: Clock) -> Repository[CallState]:
+    return Repository(calls, CallState, service=SERVICE, clock=clock, what="call")
+
+
+def dossier_repository(dossiers: Aggregates, clock: Clock) -> Repository[DossierState]:
+    """A dossier keeps the list of its events (its history) in the save that emits them."""
+    return Repository(
+        dossiers, DossierState, service=SERVICE, clock=clock, what="dossier", history=True
+    )
 
 
 async def create_indexes(db: AsyncDatabase[Document]) -> None:
@@ -31,36 +45,6 @@ async def create_indexes(db: AsyncDatabase[Document]) -> None:
     await dossiers.create_index([("state.call_id", ASCENDING), ("state.status", ASCENDING)])
     await dossiers.create_index("state.pole_ids")
     await dossiers.create_index("state.region_codes")
-
-
-class CallRepository:
-    def __init__(self, db: AsyncDatabase[Document], store: AggregateStore) -> None:
-        self.store = store
-        self._collection = db[CALLS]
-
-    async def get(self, call_id: str) -> tuple[Loaded, CallState] | None:
-        loaded = await self.store.load(call_id)
-        return None if loaded is None else (loaded, CallState.model_validate(loaded.state))
-
-    async def next_receipt_number(self, call_id: str) -> int:
-        """The call's next receipt number. A counter beside the call's state (saves of the state
-        leave it alone); a number taken by a submission that then fails is skipped, never reused."""
-        document = await self._collection.find_one_and_update(
-            {"_id": call_id}, {"$inc": {"receipts_issued": 1}}, return_document=ReturnDocument.AFTER
-        )
-        if document is None:
-            raise LookupError(call_id)
-        return int(document["receipts_issued"])
-
-    async def due_for_closing(self, now: datetime) -> list[str]:
-        found = self._collection.find(
-            {"state.status": "open", "state.deadline": {"$lte": now}}, {"_id": 1}
-        )
-        return [document["_id"] async for document in found]
-
-    async def all(self) -> list[CallState]:
-        found = self._collection.find({}, {"state": 1}).sort("state.opens_at", ASCENDING)
-        return [CallState.model_validate(document["state"]) async for document in found]
 
 
 @dataclass(frozen=True)
@@ -93,23 +77,61 @@ class DossierFilter:
         return {"$and": clauses}
 
 
-class DossierRepository:
-    def __init__(self, db: AsyncDatabase[Document], store: AggregateStore) -> None:
-        self.store = store
-        self._collection = db[DOSSIERS]
+class CallsQueries(Protocol):
+    """What the service asks of its store beside loading and saving one aggregate."""
 
-    async def get(self, dossier_id: str) -> tuple[Loaded, DossierState] | None:
-        loaded = await self.store.load(dossier_id)
-        return None if loaded is None else (loaded, DossierState.model_validate(loaded.state))
+    async def next_receipt_number(self, call_id: str) -> int:
+        """The call's next receipt number; a number taken by a submission that then fails is
+        skipped, never reused."""
+
+    async def due_for_closing(self, now: datetime) -> list[str]:
+        """The ids of the open calls whose deadline has passed."""
+
+    async def all_calls(self) -> list[CallState]:
+        """Every call, oldest first."""
 
     async def count_live(self, call_id: str) -> int:
-        return await self._collection.count_documents(
+        """The call's dossiers not withdrawn."""
+
+    async def search(self, where: DossierFilter, limit: int, offset: int) -> list[DossierState]:
+        """The dossiers ``where`` keeps, first submitted first, without their history."""
+
+    async def figures(self, call_id: str | None = None) -> list[dict[str, Any]]:
+        """Per dossier: call, status, amounts requested and granted."""
+
+
+class MongoQueries(CallsQueries):
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self._calls = db[CALLS]
+        self._dossiers = db[DOSSIERS]
+
+    async def next_receipt_number(self, call_id: str) -> int:
+        # A counter beside the call's state: saves of the state leave it alone.
+        document = await self._calls.find_one_and_update(
+            {"_id": call_id}, {"$inc": {"receipts_issued": 1}}, return_document=ReturnDocument.AFTER
+        )
+        if document is None:
+            raise LookupError(call_id)
+        return int(document["receipts_issued"])
+
+    async def due_for_closing(self, now: datetime) -> list[str]:
+        found = self._calls.find(
+            {"state.status": "open", "state.deadline": {"$lte": now}}, {"_id": 1}
+        )
+        return [document["_id"] async for document in found]
+
+    async def all_calls(self) -> list[CallState]:
+        found = self._calls.find({}, {"state": 1}).sort("state.opens_at", ASCENDING)
+        return [CallState.model_validate(document["state"]) async for document in found]
+
+    async def count_live(self, call_id: str) -> int:
+        return await self._dossiers.count_documents(
             {"state.call_id": call_id, "state.status": {"$ne": "withdrawn"}}
         )
 
     async def search(self, where: DossierFilter, limit: int, offset: int) -> list[DossierState]:
         found = (
-            self._collection.find(where.query(), SUMMARY_ONLY)
+            self._dossiers.find(where.query(), SUMMARY_ONLY)
             .sort("state.submitted_at", ASCENDING)
             .skip(offset)
             .limit(limit)
@@ -117,8 +139,7 @@ class DossierRepository:
         return [DossierState.model_validate(document["state"]) async for document in found]
 
     async def figures(self, call_id: str | None = None) -> list[dict[str, Any]]:
-        """Per dossier: call, status, amounts requested and granted (sums are made in Python:
-        FerretDB's ``$sum`` does not read nested fields)."""
+        # Sums are made in Python: FerretDB's ``$sum`` does not read nested fields.
         query: Document = {} if call_id is None else {"state.call_id": call_id}
         projection = {
             "state.call_id": 1,
@@ -126,7 +147,4 @@ class DossierRepository:
             "state.requested_total_cents": 1,
             "state.granted_total_cents": 1,
         }
-        return [document["state"] async for document in self._collection.find(query, projection)]
-
-    async def counts_by_call_and_status(self) -> Counter[tuple[str, str]]:
-        return Counter((row["call_id"], row["status"]) for row in await self.figures())
+        return [document["state"] async for document in self._dossiers.find(query, projection)]

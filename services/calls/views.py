@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from services.calls.domain.dossier import DossierState, Status
-from services.calls.store import DossierRepository
+from services.calls.store import CallsQueries
 
 
 class DossierSummary(BaseModel):
@@ -47,9 +47,9 @@ class Statistics(BaseModel):
     granted_total_cents: int
 
 
-async def statistics(dossiers: DossierRepository, call_id: str) -> Statistics:
+async def statistics(queries: CallsQueries, call_id: str) -> Statistics:
     """Counts by status; amounts requested by the live dossiers and granted to the selected."""
-    rows = await dossiers.figures(call_id)
+    rows = await queries.figures(call_id)
     live = [row for row in rows if row["status"] != "withdrawn"]
     by_status: dict[str, int] = {}
     for row in rows:

@@ -17,7 +17,6 @@ from pydantic import ValidationError
 from services.calls.commands import COMMANDS, Command, OpenCall, SubmitDossier
 from services.calls.domain.call import CallState
 from services.calls.domain.dossier import DossierState
-from services.calls.domain.errors import CommandError
 from services.calls.domain.inputs import (
     CallSpec,
     DossierContent,
@@ -27,9 +26,10 @@ from services.calls.domain.inputs import (
     StudyOrder,
     Vote,
 )
-from services.calls.tests.fakes import World
 from services.calls.tests.samples import DEADLINE, IN_TIME, OTHER_SIRET, dossier, platform_call
+from services.calls.tests.world import World
 from shared.auth import Principal
+from shared.errors import DomainError, status_of
 from tests.properties.strategies import json_values, near_misses, quick, shaped_like
 
 STATE = Principal("dge", frozenset({"state"}))
@@ -140,7 +140,7 @@ async def prepared_world() -> World:
         None,
         SubmitDossier(call_id="PF-2008", content=DossierContent(**dossier())),
     )
-    documents = world.dossiers.fake.documents
+    documents = world.dossiers.documents
     documents[SUBMITTED] = documents.pop(submitted["body"]["dossier_id"])
     documents[SUBMITTED]["state"]["dossier_id"] = SUBMITTED
     return world
@@ -148,8 +148,8 @@ async def prepared_world() -> World:
 
 def snapshot(world: World) -> tuple[Any, Any, int]:
     return (
-        copy.deepcopy(world.calls.fake.documents),
-        copy.deepcopy(world.dossiers.fake.documents),
+        copy.deepcopy(world.calls.documents),
+        copy.deepcopy(world.dossiers.documents),
         len(world.published()),
     )
 
@@ -173,28 +173,28 @@ async def test_each_command_is_refused_cleanly_or_applied_whole(
     for principal, key, command in steps:
         before = snapshot(world)
         outcome = await run(world, principal, key, command)
-        event(f"{command.type}: {outcome if isinstance(outcome, int) else outcome.status_code}")
-        if isinstance(outcome, CommandError):
-            assert outcome.status_code in CLEAR_REFUSALS, outcome
+        event(f"{command.type}: {outcome if isinstance(outcome, int) else status_of(outcome)}")
+        if isinstance(outcome, DomainError):
+            assert status_of(outcome) in CLEAR_REFUSALS, outcome
             assert outcome.detail
             assert snapshot(world) == before, f"{command.type} refused but changed the store"
             continue
         assert outcome in {200, 201}
         repeat = key is not None and snapshot(world) == before
         assert len(changed_documents(before, world)) == 1 or repeat
-        for doc in world.calls.fake.documents.values():
+        for doc in world.calls.documents.values():
             CallState.model_validate(doc["state"])
-        for doc in world.dossiers.fake.documents.values():
+        for doc in world.dossiers.documents.values():
             DossierState.model_validate(doc["state"])
 
 
 async def run(
     world: World, principal: Principal, key: str | None, command: Command
-) -> int | CommandError:
+) -> int | DomainError:
     """The answer's status code, or the refusal."""
     try:
         answer = await world.handlers.execute(principal, key, command)
-    except CommandError as error:
+    except DomainError as error:
         return error
     return int(answer["status_code"])
 
@@ -202,6 +202,6 @@ async def run(
 def changed_documents(before: tuple[Any, Any, int], world: World) -> list[str]:
     calls, dossiers, _ = before
     return [
-        *(i for i, doc in world.calls.fake.documents.items() if calls.get(i) != doc),
-        *(i for i, doc in world.dossiers.fake.documents.items() if dossiers.get(i) != doc),
+        *(i for i, doc in world.calls.documents.items() if calls.get(i) != doc),
+        *(i for i, doc in world.dossiers.documents.items() if dossiers.get(i) != doc),
     ]

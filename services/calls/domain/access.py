@@ -11,8 +11,8 @@
 from __future__ import annotations
 
 from services.calls.domain.dossier import DossierState
-from services.calls.domain.errors import Forbidden, NotFound
 from shared.auth import Principal
+from shared.errors import Forbidden, NotFound
 from shared.events.calls import Voter
 
 READ_ALL = ("operator", "state", "cdc")
@@ -28,7 +28,7 @@ def can_read(principal: Principal, dossier: DossierState) -> bool:
 
 def ensure_readable(principal: Principal, dossier: DossierState) -> None:
     if not can_read(principal, dossier):
-        raise NotFound("dossier")
+        raise NotFound("dossier not found")
 
 
 def ensure_lead(principal: Principal, dossier: DossierState) -> None:

@@ -6,10 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel
-
-from services.calls.domain.errors import Conflict
 from services.calls.domain.inputs import CallSpec
+from shared.decision import Decision
+from shared.errors import Conflict
 from shared.events.calls import CallClosed, CallOpened
 
 
@@ -27,45 +26,36 @@ def ensure_in_window(opens_at: datetime, deadline: datetime, now: datetime, acti
     has passed, so the two always agree.
     """
     if now < opens_at:
-        raise Conflict("window-closed", f"{action} refused: the call opens at {opens_at}")
+        raise Conflict(f"{action} refused: the call opens at {opens_at}", "window-closed")
     if now >= deadline:
-        raise Conflict("window-closed", f"{action} refused: the call's deadline was {deadline}")
+        raise Conflict(f"{action} refused: the call's deadline was {deadline}", "window-closed")
 
 
-class CallOutcome(BaseModel):
-    state: CallState
-    event: CallOpened | CallClosed
-
-
-def open_call(spec: CallSpec, now: datetime, opened_by: str) -> CallOutcome:
+def open_call(spec: CallSpec, now: datetime, opened_by: str) -> Decision[CallState]:
     state = CallState(**spec.model_dump(), opened_at=now, opened_by=opened_by)
-    return CallOutcome(
-        state=state,
-        event=CallOpened(
-            call_id=spec.call_id,
-            kind=spec.kind,
-            title=spec.title,
-            funders=list(spec.funders),
-            opens_at=spec.opens_at,
-            deadline=spec.deadline,
-            budget_line_id=spec.budget_line_id,
-            opened_at=now,
-        ),
+    opened = CallOpened(
+        call_id=spec.call_id,
+        kind=spec.kind,
+        title=spec.title,
+        funders=list(spec.funders),
+        opens_at=spec.opens_at,
+        deadline=spec.deadline,
+        budget_line_id=spec.budget_line_id,
+        opened_at=now,
     )
+    return Decision.of(state, [opened])
 
 
-def close_call(call: CallState, now: datetime, dossiers_live: int) -> CallOutcome | None:
+def close_call(call: CallState, now: datetime, dossiers_live: int) -> Decision[CallState] | None:
     """The call closes once its deadline has passed; None if it is not due (or already closed)."""
     if call.status != "open" or now < call.deadline:
         return None
     state = call.model_copy(update={"status": "closed", "closed_at": now})
-    return CallOutcome(
-        state=state,
-        event=CallClosed(
-            call_id=call.call_id,
-            kind=call.kind,
-            deadline=call.deadline,
-            closed_at=now,
-            dossiers_live=dossiers_live,
-        ),
+    closed = CallClosed(
+        call_id=call.call_id,
+        kind=call.kind,
+        deadline=call.deadline,
+        closed_at=now,
+        dossiers_live=dossiers_live,
     )
+    return Decision.of(state, [closed])

@@ -19,7 +19,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from services.calls.domain.call import CallState, ensure_in_window
-from services.calls.domain.errors import Conflict, Invalid
 from services.calls.domain.inputs import (
     DossierContent,
     FinalDecision,
@@ -30,6 +29,8 @@ from services.calls.domain.inputs import (
 )
 from services.calls.domain.poles import labelled_pole, region_codes_of
 from shared.clock import PARIS
+from shared.decision import Decision
+from shared.errors import Conflict, invalid
 from shared.events.base import EventData
 from shared.events.calls import (
     DossierFoundEligible,
@@ -149,18 +150,9 @@ class DossierState(Record):
     def ensure_status(self, action: str, *allowed: Status) -> None:
         if self.status not in allowed:
             raise Conflict(
-                "lifecycle",
                 f"{action} refused: the dossier is {self.status}, not {' or '.join(allowed)}",
+                "lifecycle",
             )
-
-
-class Outcome(BaseModel):
-    """A transition's result: the state to save and the events to publish with it."""
-
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
-
-    state: DossierState
-    events: list[EventData]
 
 
 def labelled_poles(content: DossierContent, now: datetime) -> list[Pole]:
@@ -168,12 +160,12 @@ def labelled_poles(content: DossierContent, now: datetime) -> list[Pole]:
     on = now.astimezone(PARIS).date().isoformat()
     lead = labelled_pole(content.lead_pole_id, now)
     if lead is None:
-        raise Invalid(("lead_pole_id",), f"{content.lead_pole_id} is not a labelled pôle on {on}")
+        raise invalid(("lead_pole_id",), f"{content.lead_pole_id} is not a labelled pôle on {on}")
     poles = [lead]
     for index, pole_id in enumerate(content.partner_pole_ids):
         partner = labelled_pole(pole_id, now)
         if partner is None:
-            raise Invalid(("partner_pole_ids", index), f"{pole_id} is not a labelled pôle on {on}")
+            raise invalid(("partner_pole_ids", index), f"{pole_id} is not a labelled pôle on {on}")
         poles.append(partner)
     return poles
 
@@ -192,7 +184,7 @@ def submit(
     receipt_number: str,
     submitted_by: str,
     now: datetime,
-) -> Outcome:
+) -> Decision[DossierState]:
     poles = check_submission(call, content, now)
     state = DossierState(
         dossier_id=dossier_id,
@@ -212,18 +204,18 @@ def submit(
         updated_at=now,
         requested_total_cents=content.requested.total_cents,
     )
-    return Outcome(
-        state=state, events=[DossierSubmitted(**state.version_facts(), submitted_at=now)]
-    )
+    return Decision.of(state, [DossierSubmitted(**state.version_facts(), submitted_at=now)])
 
 
-def replace(dossier: DossierState, content: DossierContent, now: datetime) -> Outcome:
+def replace(
+    dossier: DossierState, content: DossierContent, now: datetime
+) -> Decision[DossierState]:
     ensure_in_window(dossier.call_opens_at, dossier.call_deadline, now, "replacement")
     dossier.ensure_status("replacement", "submitted")
     if content.lead_pole_id != dossier.content.lead_pole_id:
-        raise Invalid(("lead_pole_id",), "a replacement keeps the lead pôle")
+        raise invalid(("lead_pole_id",), "a replacement keeps the lead pôle")
     if content.live_key(dossier.call_id) != dossier.live_key:
-        raise Invalid(
+        raise invalid(
             ("carrier", "siret"),
             "a replacement keeps the carrier and the platform name; withdraw and submit anew",
         )
@@ -236,20 +228,22 @@ def replace(dossier: DossierState, content: DossierContent, now: datetime) -> Ou
         region_codes=region_codes_of(poles),
         requested_total_cents=content.requested.total_cents,
     )
-    return Outcome(state=state, events=[DossierReplaced(**state.version_facts(), replaced_at=now)])
+    return Decision.of(state, [DossierReplaced(**state.version_facts(), replaced_at=now)])
 
 
-def withdraw(dossier: DossierState, now: datetime) -> Outcome:
+def withdraw(dossier: DossierState, now: datetime) -> Decision[DossierState]:
     ensure_in_window(dossier.call_opens_at, dossier.call_deadline, now, "withdrawal")
     dossier.ensure_status("withdrawal", "submitted")
     # A withdrawn dossier gives its live key up, so the carrier may file the platform again.
     state = dossier.moved(now, status="withdrawn", live_key=f"withdrawn|{dossier.dossier_id}")
-    return Outcome(state=state, events=[DossierWithdrawn(**state.facts(), withdrawn_at=now)])
+    return Decision.of(state, [DossierWithdrawn(**state.facts(), withdrawn_at=now)])
 
 
-def screen(dossier: DossierState, screening: Screening, by: Voter, now: datetime) -> Outcome:
+def screen(
+    dossier: DossierState, screening: Screening, by: Voter, now: datetime
+) -> Decision[DossierState]:
     if now < dossier.call_deadline:
-        raise Conflict("window-open", "screening waits for the deadline: the dossier may change")
+        raise Conflict("screening waits for the deadline: the dossier may change", "window-open")
     dossier.ensure_status("screening", "submitted")
     record = ScreeningRecord(**screening.model_dump(), decided_by=by, decided_at=now)
     if screening.eligible:
@@ -260,14 +254,16 @@ def screen(dossier: DossierState, screening: Screening, by: Voter, now: datetime
         event = DossierFoundIneligible(
             **state.facts(), decided_at=now, decided_by=by, reasons=list(screening.reasons)
         )
-    return Outcome(state=state, events=[event])
+    return Decision.of(state, [event])
 
 
-def vote(dossier: DossierState, voter: Voter, ballot: Vote, now: datetime) -> Outcome:
+def vote(
+    dossier: DossierState, voter: Voter, ballot: Vote, now: datetime
+) -> Decision[DossierState]:
     """Pre-selection is joint: both yes pre-select, either no refuses; votes come in any order."""
     dossier.ensure_status("pre-selection vote", "eligible")
     if voter in dossier.votes:
-        raise Conflict("lifecycle", f"the {voter} has already voted on this dossier")
+        raise Conflict(f"the {voter} has already voted on this dossier", "lifecycle")
     votes = {**dossier.votes, voter: VoteRecord(**ballot.model_dump(), voted_at=now)}
     facts = dossier.facts()
     events: list[EventData] = [
@@ -284,13 +280,15 @@ def vote(dossier: DossierState, voter: Voter, ballot: Vote, now: datetime) -> Ou
     elif all(v in votes and votes[v].decision == "yes" for v in ("state", "cdc")):
         status = "preselected"
         events.append(DossierPreselected(**facts, decided_at=now))
-    return Outcome(state=dossier.moved(now, status=status, votes=votes), events=events)
+    return Decision.of(dossier.moved(now, status=status, votes=votes), events)
 
 
-def commission_study(dossier: DossierState, order: StudyOrder, now: datetime) -> Outcome:
+def commission_study(
+    dossier: DossierState, order: StudyOrder, now: datetime
+) -> Decision[DossierState]:
     dossier.ensure_status("study commission", "preselected")
     if order.cdc_share_cents * 100 > order.cost_cents * STUDY_SHARE_PERCENT_MAX:
-        raise Invalid(
+        raise invalid(
             ("cdc_share_cents",), f"the CDC pays at most {STUDY_SHARE_PERCENT_MAX}% of the cost"
         )
     study = StudyRecord(
@@ -300,10 +298,12 @@ def commission_study(dossier: DossierState, order: StudyOrder, now: datetime) ->
     event = StudyCommissioned(
         **state.facts(), **order.model_dump(), study_id=study.study_id, commissioned_at=now
     )
-    return Outcome(state=state, events=[event])
+    return Decision.of(state, [event])
 
 
-def complete_study(dossier: DossierState, conclusions: StudyConclusions, now: datetime) -> Outcome:
+def complete_study(
+    dossier: DossierState, conclusions: StudyConclusions, now: datetime
+) -> Decision[DossierState]:
     dossier.ensure_status("study completion", "study-commissioned")
     assert dossier.study is not None  # a commissioned dossier always holds its study
     study = dossier.study.model_copy(update={"conclusions": conclusions, "completed_at": now})
@@ -311,10 +311,10 @@ def complete_study(dossier: DossierState, conclusions: StudyConclusions, now: da
     event = StudyCompleted(
         **state.facts(), **conclusions.model_dump(), study_id=study.study_id, completed_at=now
     )
-    return Outcome(state=state, events=[event])
+    return Decision.of(state, [event])
 
 
-def decide(dossier: DossierState, decision: FinalDecision, now: datetime) -> Outcome:
+def decide(dossier: DossierState, decision: FinalDecision, now: datetime) -> Decision[DossierState]:
     dossier.ensure_status("final decision", "preselected", "study-completed")
     record = DecisionRecord(**decision.model_dump(), decided_at=now)
     if not decision.selected:
@@ -322,7 +322,7 @@ def decide(dossier: DossierState, decision: FinalDecision, now: datetime) -> Out
         refusal = DossierNotSelected(
             **state.facts(), decided_at=now, reasons=list(decision.reasons)
         )
-        return Outcome(state=state, events=[refusal])
+        return Decision.of(state, [refusal])
     granted = decision.state_grant_cents + decision.cdc_investment_cents
     state = dossier.moved(now, status="selected", decision=record, granted_total_cents=granted)
     event = DossierSelected(
@@ -333,4 +333,4 @@ def decide(dossier: DossierState, decision: FinalDecision, now: datetime) -> Out
         cdc_investment_cents=decision.cdc_investment_cents,
         requested_total_cents=dossier.requested_total_cents,
     )
-    return Outcome(state=state, events=[event])
+    return Decision.of(state, [event])

@@ -18,7 +18,6 @@ from services.calls.commands import (
     VoteOnPreselection,
     WithdrawDossier,
 )
-from services.calls.domain.errors import CommandError, Conflict, Forbidden, NotFound
 from services.calls.domain.inputs import (
     CallSpec,
     DossierContent,
@@ -27,10 +26,11 @@ from services.calls.domain.inputs import (
     StudyOrder,
     Vote,
 )
-from services.calls.handlers import Answer
-from services.calls.tests.fakes import World
 from services.calls.tests.samples import DEADLINE, IN_TIME, OTHER_SIRET, dossier, platform_call
+from services.calls.tests.world import World
 from shared.auth import Principal
+from shared.decision import Answer
+from shared.errors import Conflict, DomainError, Forbidden, NotFound
 
 STATE = Principal("dge", frozenset({"state"}))
 CDC = Principal("cdc", frozenset({"cdc"}))
@@ -55,8 +55,8 @@ async def submit(world: World, key: str | None = None, **changes: object) -> Ans
     return await world.handlers.execute(LEAD, key, submission(**changes))
 
 
-async def refused(world: World, principal: Principal, command: Command) -> CommandError:
-    with pytest.raises(CommandError) as caught:
+async def refused(world: World, principal: Principal, command: Command) -> DomainError:
+    with pytest.raises(DomainError) as caught:
         await world.handlers.execute(principal, None, command)
     return caught.value
 
@@ -84,7 +84,7 @@ async def test_a_repeated_key_returns_the_first_answer_and_emits_nothing(world: 
     again = await submit(world, key="k1")
     assert again == first
     assert world.published() == before
-    assert len(world.dossiers.states()) == 1
+    assert len(world.dossier_states()) == 1
 
 
 async def test_a_repeated_withdrawal_returns_its_first_answer(world: World) -> None:
@@ -160,7 +160,7 @@ async def test_a_refused_command_changes_nothing_and_is_counted(world: World) ->
     error = await refused(world, LEAD, WithdrawDossier(dossier_id=dossier_id))
     assert error.reason == "window-closed"
     assert world.published() == before
-    assert world.dossiers.states()[0].status == "submitted"
+    assert world.dossier_states()[0].status == "submitted"
     assert world.metric("poles_commands_rejected_total", reason="window-closed") == 1
 
 
@@ -194,7 +194,7 @@ async def test_decisions_are_timed_from_the_submission_in_domain_time(world: Wor
 
 async def test_every_dossier_event_carries_who_and_where(world: World) -> None:
     await submit(world)
-    history = world.dossiers.states()[0].history
+    history = world.dossier_states()[0].history
     assert [entry["type"] for entry in history] == ["calls.dossier.submitted.v1"]
     data = history[0]["data"]
     assert data["pole_id"] == "aerospace-valley"

@@ -9,7 +9,6 @@ import pytest
 from services.calls.domain import dossier as lifecycle
 from services.calls.domain.call import CallState, close_call, open_call
 from services.calls.domain.dossier import DossierState
-from services.calls.domain.errors import Conflict, Invalid
 from services.calls.domain.inputs import (
     CallSpec,
     DossierContent,
@@ -21,6 +20,8 @@ from services.calls.domain.inputs import (
 )
 from services.calls.tests.samples import DEADLINE, IN_TIME, OPENS_AT, dossier, platform_call
 from shared.clock import PARIS
+from shared.decision import Decision
+from shared.errors import Conflict, Invalid
 
 AFTER = DEADLINE + timedelta(days=30)
 YES = Vote(decision="yes")
@@ -59,7 +60,7 @@ def preselected() -> DossierState:
     return lifecycle.vote(first, "cdc", YES, AFTER).state
 
 
-def types(outcome: lifecycle.Outcome) -> list[str]:
+def types(outcome: Decision[DossierState]) -> list[str]:
     return [event.type_name for event in outcome.events]
 
 
@@ -259,5 +260,5 @@ def test_the_call_closes_once_at_its_deadline() -> None:
     closing = close_call(call, DEADLINE, 3)
     assert closing is not None
     assert closing.state.status == "closed"
-    assert closing.event.model_dump()["dossiers_live"] == 3
+    assert closing.events[0].model_dump()["dossiers_live"] == 3
     assert close_call(closing.state, AFTER, 3) is None
