@@ -12,11 +12,10 @@
 #   FERRETDB_TIMEOUT     seconds to wait for readiness (default: 60)
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+NAME=ferretdb
+# shellcheck source=deploy/local/lib.sh
+source "$(dirname "$0")/lib.sh"
 SRC="$ROOT/deploy/local/ferretdb"
-LOCAL="${POLES_LOCAL_DIR:-$ROOT/.local}"
-mkdir -p "$LOCAL"
-LOCAL="$(cd "$LOCAL" && pwd)"
 
 # One binary serves every data directory (tests use their own POLES_LOCAL_DIR).
 BIN="${FERRETDB_BIN:-$ROOT/.local/bin/ferretdb}"
@@ -29,34 +28,12 @@ ADDR="127.0.0.1:$PORT"
 LOG_LEVEL="${FERRETDB_LOG_LEVEL:-info}"
 TIMEOUT="${FERRETDB_TIMEOUT:-60}"
 
-log() { echo "ferretdb: $*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-
-log_tail() {
-    if [[ -f "$LOG" ]]; then
-        log "last lines of $LOG:"
-        tail -n 30 "$LOG" >&2
-    fi
-}
-
-# Prints the pid of our running server (from the pid file) and succeeds, or fails.
-running_pid() {
-    local pid
-    [[ -f "$PIDFILE" ]] || return 1
-    pid="$(cat "$PIDFILE" 2>/dev/null || true)"
-    [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-    kill -0 "$pid" 2>/dev/null || return 1
-    # Guard against pid reuse after a crash: the process must be our binary.
-    ps -o args= -p "$pid" 2>/dev/null | grep -qF -- "$BIN" || return 1
-    echo "$pid"
-}
-
 # Succeeds if something on $ADDR answers a MongoDB ping.
 answers_ping() {
     if [[ -x "$BIN" ]]; then
         "$BIN" -listen "$ADDR" -ping -timeout 2s 2>/dev/null
     else
-        (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null
+        port_open "$PORT"
     fi
 }
 
@@ -80,10 +57,10 @@ cmd_install() {
     if [[ -x "$BIN" && -z "$(find "$SRC" -newer "$BIN" \( -name '*.go' -o -name 'go.*' -o -name '*.patch' \) -print -quit)" ]]; then
         return 0
     fi
-    command -v go >/dev/null 2>&1 || die "'go' not found in PATH; install Go >= 1.24 (https://go.dev/dl/) to build FerretDB"
-    command -v patch >/dev/null 2>&1 || die "'patch' not found in PATH; install it (apt-get install patch)"
+    require go "install Go >= 1.24 (https://go.dev/dl/) to build FerretDB"
+    require patch "apt-get install patch"
     mkdir -p "$(dirname "$BIN")"
-    log "building $BIN (first build downloads modules and takes a few minutes)..."
+    say "building $BIN (first build downloads modules and takes a few minutes)..."
     local work="$ROOT/.local/build/ferretdb"
     patched_module "$work"
     (
@@ -92,75 +69,40 @@ cmd_install() {
             -tags ferretdb_no_postgresql -o "$BIN.tmp" .
     ) || die "go build failed"
     mv -f "$BIN.tmp" "$BIN"
-    log "built $BIN"
+    say "built $BIN"
 }
 
 cmd_wait() {
-    local deadline=$((SECONDS + TIMEOUT))
-    until answers_ping; do
-        if [[ -f "$PIDFILE" ]] && ! running_pid >/dev/null; then
-            log_tail
-            die "FerretDB process exited before becoming ready"
-        fi
-        if ((SECONDS >= deadline)); then
-            log_tail
-            die "FerretDB not ready on $ADDR after ${TIMEOUT}s"
-        fi
-        sleep 0.2
-    done
+    wait_ready "FerretDB on $ADDR" "$TIMEOUT" "$PIDFILE" "$BIN" "$LOG" answers_ping
 }
 
 cmd_start() {
     local pid
     cmd_install
-    if pid="$(running_pid)"; then
-        log "already running (pid $pid) on $ADDR"
+    if pid="$(running_pid "$PIDFILE" "$BIN")"; then
+        say "already running (pid $pid) on $ADDR"
         cmd_wait
         return 0
     fi
     if answers_ping; then
-        log "something already answers MongoDB pings on $ADDR (not started by this script); leaving it alone"
+        say "something already answers MongoDB pings on $ADDR (not started by this script); leaving it alone"
         return 0
     fi
 
-    rm -f "$PIDFILE" # stale after a crash; the data directory is reused as is
     mkdir -p "$DATA" "$(dirname "$LOG")"
     echo "=== $(date -u +%Y-%m-%dT%H:%M:%SZ) start on $ADDR, data $DATA" >>"$LOG"
-
-    local detach=()
-    command -v setsid >/dev/null 2>&1 && detach=(setsid)
-    # nohup and setsid exec the binary, so $! is the server's own pid.
-    nohup ${detach[@]+"${detach[@]}"} "$BIN" -listen "$ADDR" -data "$DATA" -log-level "$LOG_LEVEL" \
-        >>"$LOG" 2>&1 </dev/null &
-    echo $! >"$PIDFILE"
-
+    launch "$PIDFILE" "$LOG" "$BIN" -listen "$ADDR" -data "$DATA" -log-level "$LOG_LEVEL"
     cmd_wait
-    log "ready on mongodb://$ADDR/ (pid $(cat "$PIDFILE"), log $LOG)"
+    say "ready on mongodb://$ADDR/ (pid $(cat "$PIDFILE"), log $LOG)"
 }
 
 cmd_stop() {
-    local pid i
-    if ! pid="$(running_pid)"; then
-        rm -f "$PIDFILE"
-        log "not running"
-        return 0
-    fi
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 100; i++)); do # 20 s
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.2
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-        log "pid $pid did not stop after 20s; sending SIGKILL"
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
-    rm -f "$PIDFILE"
-    log "stopped (pid $pid)"
+    stop_process FerretDB 20 "$PIDFILE" "$BIN"
 }
 
 cmd_status() {
     local pid
-    if pid="$(running_pid)"; then
+    if pid="$(running_pid "$PIDFILE" "$BIN")"; then
         if answers_ping; then
             echo "running (pid $pid) and ready on mongodb://$ADDR/"
             return 0

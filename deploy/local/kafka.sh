@@ -29,26 +29,28 @@
 #        <local>/secrets/admin.properties (--command-config of Kafka's own tools).
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+NAME=kafka.sh
+# shellcheck source=deploy/local/lib.sh
+source "$(dirname "$0")/lib.sh"
+
 CONF_DIR="$ROOT/deploy/local/kafka"
 POM="$CONF_DIR/pom.xml"
 TEMPLATE="$CONF_DIR/server.properties.template"
 LOG4J_CONF="$CONF_DIR/log4j2.properties"
 
-LOCAL_DIR="${POLES_LOCAL_DIR:-$ROOT/.local}"
-KAFKA_DIR="$LOCAL_DIR/kafka"
+KAFKA_DIR="$LOCAL/kafka"
 # One copy of the jars serves every data directory (tests use their own POLES_LOCAL_DIR).
 LIBS_DIR="${KAFKA_LIBS_DIR:-$ROOT/.local/kafka/libs}"
 DATA_DIR="$KAFKA_DIR/data"
 PROPS="$KAFKA_DIR/server.properties"
 CLUSTER_ID_FILE="$KAFKA_DIR/cluster.id"
 PID_FILE="$KAFKA_DIR/kafka.pid"
-LOG_DIR="$LOCAL_DIR/logs"
+PID_MATCH="kafka.Kafka"
+LOG_DIR="$LOCAL/logs"
 LOG_FILE="$LOG_DIR/kafka.log"
-SECRETS_DIR="$LOCAL_DIR/secrets"
+SECRETS_DIR="$LOCAL/secrets"
 SECRETS_FILE="$SECRETS_DIR/kafka.env"
 SCRAM_USERS_FILE="$KAFKA_DIR/scram-users"
-PYTHON="${POLES_PYTHON:-$ROOT/.venv/bin/python}"
 
 KAFKA_PORT="${KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
@@ -60,15 +62,8 @@ KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms256m -Xmx768m}"
 START_MARKER="=== kafka.sh: starting broker"
 READY_PATTERN='Kafka Server started'
 
-say() { echo "kafka.sh: $*"; }
-die() { echo "kafka.sh: error: $*" >&2; exit 1; }
-
 kafka_version() {
   sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$POM" | head -n1
-}
-
-require() {
-  command -v "$1" >/dev/null 2>&1 || die "'$1' not found on PATH ($2)"
 }
 
 is_installed() {
@@ -105,23 +100,6 @@ cmd_install() {
   say "installed $(find "$LIBS_DIR" -name '*.jar' | wc -l) jars"
 }
 
-# The pid from the pid file if that process is alive and is our broker.
-live_pid() {
-  local pid
-  [[ -f "$PID_FILE" ]] || return 1
-  pid="$(tr -dc '0-9' <"$PID_FILE")"
-  [[ -n "$pid" ]] || return 1
-  kill -0 "$pid" 2>/dev/null || return 1
-  if [[ -r "/proc/$pid/cmdline" ]]; then
-    tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q 'kafka\.Kafka' || return 1
-  fi
-  echo "$pid"
-}
-
-port_open() {
-  timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null
-}
-
 # Log text written since the last launch by this script (the rotated log too: a broker that has
 # run long may have moved its "started" line into kafka.log.1). grep finds the last marker; an
 # awk that accumulated the whole log was quadratic and made a long-running broker never "ready".
@@ -141,29 +119,10 @@ is_ready() {
   [[ $(log_since_start | grep -c "$READY_PATTERN") -gt 0 ]]
 }
 
-log_tail() {
-  echo "---- last lines of $LOG_FILE ----" >&2
-  if [[ -f "$LOG_FILE" ]]; then tail -n 40 "$LOG_FILE" >&2; else echo "(no log)" >&2; fi
-  echo "----" >&2
-}
-
 cmd_wait() {
-  local deadline=$((SECONDS + KAFKA_START_TIMEOUT))
-  while true; do
-    if is_ready; then
-      say "broker ready on 127.0.0.1:$KAFKA_PORT"
-      return 0
-    fi
-    if [[ -f "$PID_FILE" ]] && ! live_pid >/dev/null; then
-      log_tail
-      die "broker process exited before becoming ready"
-    fi
-    if ((SECONDS >= deadline)); then
-      log_tail
-      die "broker not ready on 127.0.0.1:$KAFKA_PORT after ${KAFKA_START_TIMEOUT}s"
-    fi
-    sleep 0.5
-  done
+  WAIT_INTERVAL=0.5 wait_ready "broker on 127.0.0.1:$KAFKA_PORT" "$KAFKA_START_TIMEOUT" \
+    "$PID_FILE" "$PID_MATCH" "$LOG_FILE" is_ready
+  say "broker ready on 127.0.0.1:$KAFKA_PORT"
 }
 
 # The principals and their secrets-file variables (shared/kafka_acls.py), asked once a start.
@@ -261,7 +220,7 @@ format_storage() {
   # refuses it together with controller.quorum.voters.
   java -cp "$LIBS_DIR/*" -Dlog4j2.configurationFile="$LOG4J_CONF" \
     kafka.tools.StorageTool format --ignore-formatted -t "$id" -c "$PROPS" "${scram[@]}" \
-    >>"$LOG_FILE" 2>&1 || { log_tail; die "kafka-storage format failed"; }
+    >>"$LOG_FILE" 2>&1 || { log_tail "$LOG_FILE" 40; die "kafka-storage format failed"; }
   principals | cut -d' ' -f1 >"$SCRAM_USERS_FILE"
 }
 
@@ -291,7 +250,7 @@ apply_acls() {
 
 cmd_start() {
   local pid
-  if pid="$(live_pid)"; then
+  if pid="$(running_pid "$PID_FILE" "$PID_MATCH")"; then
     say "broker already running (pid $pid)"
     cmd_wait
     return 0
@@ -309,7 +268,6 @@ cmd_start() {
     say "something already listens on 127.0.0.1:$KAFKA_PORT; assuming a broker is running"
     return 0
   fi
-  rm -f "$PID_FILE"
   cmd_install
   require java "install a JDK 17+"
   require setsid "util-linux"
@@ -324,22 +282,12 @@ cmd_start() {
     mv -f "$LOG_FILE" "$LOG_FILE.1"
   fi
   echo "$START_MARKER $(date -u +%Y-%m-%dT%H:%M:%SZ) port=$KAFKA_PORT ===" >>"$LOG_FILE"
-  # setsid: own session, so the broker outlives this shell and its job
-  # control; the inner bash writes its pid and execs java (same pid).
-  # shellcheck disable=SC2086,SC2016
-  setsid bash -c 'echo $$ >"$0"; exec "$@"' "$PID_FILE" \
+  # shellcheck disable=SC2086
+  launch "$PID_FILE" "$LOG_FILE" \
     java $KAFKA_HEAP_OPTS -XX:+UseG1GC -Djava.awt.headless=true \
     -Dlog4j2.configurationFile="$LOG4J_CONF" \
     -Dkafka.logs.dir="$LOG_DIR" \
-    -cp "$LIBS_DIR/*" kafka.Kafka "$PROPS" \
-    </dev/null >>"$LOG_FILE" 2>&1 &
-  # wait for the pid file from the child
-  local n=0
-  while [[ ! -s "$PID_FILE" ]] && ((n < 50)); do
-    sleep 0.1
-    n=$((n + 1))
-  done
-  [[ -s "$PID_FILE" ]] || die "broker did not start (no pid file)"
+    -cp "$LIBS_DIR/*" kafka.Kafka "$PROPS"
   say "started broker pid $(cat "$PID_FILE"), log $LOG_FILE"
   cmd_wait
   add_new_users
@@ -347,31 +295,12 @@ cmd_start() {
 }
 
 cmd_stop() {
-  local pid
-  if ! pid="$(live_pid)"; then
-    rm -f "$PID_FILE"
-    say "not running"
-    return 0
-  fi
-  say "stopping broker pid $pid"
-  kill -TERM "$pid" 2>/dev/null || true
-  local deadline=$((SECONDS + 30))
-  while kill -0 "$pid" 2>/dev/null; do
-    if ((SECONDS >= deadline)); then
-      say "still running after 30s, sending SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
-      sleep 0.5
-      break
-    fi
-    sleep 0.5
-  done
-  rm -f "$PID_FILE"
-  say "stopped"
+  stop_process broker 30 "$PID_FILE" "$PID_MATCH"
 }
 
 cmd_status() {
   local pid
-  if pid="$(live_pid)"; then
+  if pid="$(running_pid "$PID_FILE" "$PID_MATCH")"; then
     if is_ready; then
       echo "running (pid $pid, ready on 127.0.0.1:$KAFKA_PORT)"
     else

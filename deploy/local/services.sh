@@ -13,9 +13,9 @@
 # POLES_* setting (POLES_KAFKA_BOOTSTRAP, POLES_MONGO_URL, ...) is passed through to the services.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
-LOCAL="${POLES_LOCAL_DIR:-$ROOT/.local}"
-PYTHON="$ROOT/.venv/bin/python"
+NAME=services
+# shellcheck source=deploy/local/lib.sh
+source "$(dirname "$0")/lib.sh"
 RUN="$LOCAL/run"
 LOGS="$LOCAL/logs"
 TIMEOUT="${SERVICES_START_TIMEOUT:-60}"
@@ -24,15 +24,8 @@ BASE="${SERVICES_PORT_BASE:-8000}"  # calls on BASE+1, funding +2, contracts +3,
 declare -A PORTS=([calls]=$((BASE + 1)) [funding]=$((BASE + 2)) [contracts]=$((BASE + 3)) [notify]=$((BASE + 4)))
 ALL=(calls funding contracts notify)
 
-say() { echo "services: $*"; }
-
-pid_of() {
-  local pid_file="$RUN/$1.pid" pid
-  [[ -f $pid_file ]] || return 1
-  pid="$(cat "$pid_file")"
-  kill -0 "$pid" 2>/dev/null || return 1
-  echo "$pid"
-}
+# The service's pid, if it runs (its command line names its module).
+pid_of() { running_pid "$RUN/$1.pid" "services.$1.app"; }
 
 ready() { curl -fs -o /dev/null "http://127.0.0.1:${PORTS[$1]}/health/ready"; }
 
@@ -54,43 +47,17 @@ start_one() {
   local password="KAFKA_${name^^}_PASSWORD"
   POLES_AUTH_SECRET="$POLES_AUTH_SECRET" POLES_HTTP_PORT="${PORTS[$name]}" \
     POLES_KAFKA_USERNAME="poles-$name" POLES_KAFKA_PASSWORD="${!password}" \
-    setsid nohup "$PYTHON" -m "services.$name.app" >>"$LOGS/$name.log" 2>&1 </dev/null &
-  echo $! >"$RUN/$name.pid"
+    launch "$RUN/$name.pid" "$LOGS/$name.log" "$PYTHON" -m "services.$name.app"
 }
 
 wait_one() {
-  local name=$1 deadline=$((SECONDS + TIMEOUT))
-  until ready "$name"; do
-    if ! pid_of "$name" >/dev/null; then
-      say "$name exited; last lines of $LOGS/$name.log:"
-      tail -n 30 "$LOGS/$name.log" >&2
-      return 1
-    fi
-    if ((SECONDS > deadline)); then
-      say "$name not ready after ${TIMEOUT}s; last lines of $LOGS/$name.log:"
-      tail -n 30 "$LOGS/$name.log" >&2
-      return 1
-    fi
-    sleep 0.3
-  done
+  local name=$1
+  WAIT_INTERVAL=0.3 wait_ready "$name" "$TIMEOUT" "$RUN/$name.pid" "services.$name.app" \
+    "$LOGS/$name.log" ready "$name"
   say "$name ready on http://127.0.0.1:${PORTS[$name]}"
 }
 
-stop_one() {
-  local name=$1 pid
-  if ! pid="$(pid_of "$name")"; then
-    rm -f "$RUN/$name.pid"
-    return 0
-  fi
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 100); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-  rm -f "$RUN/$name.pid"
-  say "$name stopped"
-}
+stop_one() { stop_process "$1" 10 "$RUN/$1.pid" "services.$1.app"; }
 
 secret() {
   # The tokens' signing key: made once per machine, never in the repository.

@@ -7,22 +7,22 @@
 # - the Kafka jars (Maven Central) and the FerretDB binary (Go module proxy).
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+NAME=setup
+# shellcheck source=deploy/local/lib.sh
+source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
-die() { echo "setup: $*" >&2; exit 1; }
-
-command -v python3 >/dev/null || die "Python 3.11+ is required"
+require python3 "Python 3.11+ is required"
 python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || die "Python 3.11+ is required"
-command -v java >/dev/null || die "Java 17+ is required (apt-get install openjdk-17-jdk-headless)"
-command -v mvn >/dev/null || die "Maven is required (apt-get install maven)"
-command -v go >/dev/null || die "Go 1.22+ is required (https://go.dev/dl)"
+require java "Java 17+ is required: apt-get install openjdk-17-jdk-headless"
+require mvn "Maven is required: apt-get install maven"
+require go "Go 1.22+ is required: https://go.dev/dl"
 
 missing=()
 command -v kcat >/dev/null || missing+=(kcat)
 command -v promtool >/dev/null || missing+=(prometheus)
 if ((${#missing[@]})); then
-  echo "setup: installing Debian packages: ${missing[*]}"
+  say "installing Debian packages: ${missing[*]}"
   sudo_cmd=()
   [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
   "${sudo_cmd[@]}" apt-get update -qq
@@ -32,7 +32,7 @@ fi
 
 stamp=.venv/.installed
 if [[ ! -x .venv/bin/python || ! -f $stamp || pyproject.toml -nt $stamp ]]; then
-  echo "setup: installing the Python dependencies into .venv"
+  say "installing the Python dependencies into .venv"
   python3 -m venv .venv
   .venv/bin/pip install -q --upgrade pip
   .venv/bin/pip install -q -e ".[dev]"

@@ -6,7 +6,9 @@
 # Usage: deploy/local/test-stack.sh <command> [args ...]
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+NAME=test-stack
+# shellcheck source=deploy/local/lib.sh
+source "$(dirname "$0")/lib.sh"
 export POLES_LOCAL_DIR="$ROOT/.local/test"
 export KAFKA_PORT=19092 KAFKA_CONTROLLER_PORT=19093 FERRETDB_PORT=27027
 export POLES_TEST_KAFKA="127.0.0.1:$KAFKA_PORT" POLES_TEST_MONGO="mongodb://127.0.0.1:$FERRETDB_PORT"
