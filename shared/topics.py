@@ -62,13 +62,13 @@ FUNDING_LINE = Topic(
     "funding.line",
     "funding",
     "budget lines: loaded, thresholds, transfers",
-    consumers=("funding", "notify"),
+    consumers=("notify",),
 )
 FUNDING_COMMITMENT = Topic(
     "funding.commitment",
     "funding",
     "commitments, refusals, de-commitments and payments",
-    consumers=("funding", "notify"),
+    consumers=("notify",),
 )
 FUNDING_LEDGER = Topic(
     "funding.ledger", "funding", "other financers' promises", consumers=("notify",)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 import uvicorn
 from fastapi import FastAPI
@@ -10,17 +11,16 @@ from fastapi import FastAPI
 from services.funding.api.commands import command_router
 from services.funding.api.reads import read_router
 from services.funding.domain.envelope import Envelope, load_envelope
-from services.funding.domain.line import new_line
+from services.funding.domain.line import LineState, new_line
 from services.funding.handlers.budget import Budget
-from services.funding.handlers.own_events import OwnEvents
 from services.funding.handlers.sources import SourceEvents
+from services.funding.journal import Journal
 from services.funding.metrics import BudgetMetrics
-from services.funding.reads import BudgetReads
+from services.funding.reactions import TOPICS, reactions
 from services.funding.settings import FundingSettings
 from services.funding.store import OUTBOX_COLLECTIONS, FundingStore
-from services.funding.subscribers import TOPICS, subscribers
+from services.funding.views import BudgetViews
 from shared.auth import authenticator
-from shared.clock import Clock
 from shared.events.funding import (
     CommitmentDecommitted,
     CommitmentMade,
@@ -41,12 +41,12 @@ commitments and payments, and the other financers' ledgers. The sum committed on
 exceeds the line; every change to money is an event."""
 
 
-async def load_lines(store: FundingStore, envelope: Envelope, clock: Clock) -> None:
+async def load_lines(lines: Journal[LineState], envelope: Envelope) -> None:
     """Create the line documents the envelope names and the store lacks (idempotent)."""
-    now = clock.now()
+    now = lines.repository.clock.now()
     for spec in envelope.leaves:
         state, loaded = new_line(spec, envelope, now)
-        if await store.create_line(state, [loaded], now):
+        if await lines.start(spec.id, state, [loaded]):
             log.info("line %s loaded with %d cents", spec.id, spec.amount_cents)
 
 
@@ -54,24 +54,31 @@ def create_app(settings: FundingSettings | None = None) -> FastAPI:
     settings = settings or FundingSettings()
     envelope = load_envelope(settings.envelope_file)
     runtime = build_runtime(settings)
-    store = FundingStore(runtime.db, on_events=runtime.wake_relay)
+    store = FundingStore(
+        runtime.db, runtime.wake_relay, runtime.clock, attempts=settings.commit_attempts
+    )
     runtime.outbox_relay(OUTBOX_COLLECTIONS)
     metrics = BudgetMetrics(runtime.registry, envelope)
-    budget = Budget(store, runtime.clock, metrics, settings.commit_attempts)
+    budget = Budget(store.books, metrics, show=store.refresh_commitment_view)
 
     async def refresh_metrics() -> None:
         lines = await store.all_lines([spec.id for spec in envelope.leaves])
         metrics.show(lines, await store.paid_by_line())
 
     async def load() -> None:
-        await load_lines(store, envelope, runtime.clock)
+        await load_lines(store.books.lines, envelope)
 
-    runtime.startup.extend([store.create_indexes, load, refresh_metrics])
+    async def sweep() -> None:
+        await budget.sweep()
+
+    async def sweep_older() -> None:
+        # Entries saved a moment ago are being completed by their own handler.
+        await budget.sweep(grace=timedelta(seconds=settings.follow_up_grace_seconds))
+
+    runtime.startup.extend([store.create_indexes, load, sweep, refresh_metrics])
     runtime.every(settings.metrics_refresh_seconds, refresh_metrics, "budget gauges")
-    runtime.consume(
-        TOPICS,
-        subscribers(SourceEvents(budget, store, envelope, runtime.clock), OwnEvents(budget, store)),
-    )
+    runtime.every(settings.follow_up_sweep_seconds, sweep_older, "follow-ups sweep")
+    runtime.consume(TOPICS, reactions(SourceEvents(budget, store.books.ledgers, envelope)))
     runtime.declare_publications(
         {
             FUNDING_LINE: [LineLoaded, LineThresholdCrossed, LineTransferred],
@@ -91,7 +98,7 @@ def create_app(settings: FundingSettings | None = None) -> FastAPI:
         description=DESCRIPTION,
         routers=[
             command_router(budget, envelope, runtime.clock, authenticate),
-            read_router(BudgetReads(store, envelope), budget, store, runtime.clock, authenticate),
+            read_router(BudgetViews(store, envelope), budget, store, runtime.clock, authenticate),
         ],
     )
 

@@ -11,30 +11,112 @@ atomic, see deploy/local/ferretdb/atomic.go.)
 
 So each save inserts version n+1 of the aggregate with ``_id = "<aggregate id>:<n+1>"``: of two
 writers that read version n, exactly one insert succeeds, the other gets ConcurrencyConflict and
-decides again on the new version. An entry is never changed afterwards, but for its outbox, which
-the kernel's relay publishes and pulls as for any document. An entry may record the decision it
-applied (``decision_id`` and the answer given), so that a decision is taken once per aggregate.
-The chain is also the aggregate's history.
+decides again on the new version. An entry records the decision it applied (``decision_id`` and
+the answer given), so that a decision is taken once per aggregate, and keeps its events for good
+(``events``: a line's balance at a past instant is folded from them).
+
+What a decision implies for another document (a commitment to build, money to give back to a
+line, a transfer to credit) is saved with it: the entry's ``pending`` names its events that call
+for a follow-up. The handler completes those follow-ups right after the save, each one idempotent,
+and then removes ``pending``; should the process die in between, a sweep finds the entry and
+completes them (``services.funding.handlers.budget``). Besides ``pending`` and the outbox (which
+the kernel's relay publishes and pulls), an entry is never changed.
+
+``JournalStore`` has the contract of the kernel's ``Aggregates`` (load, create, save with the
+decision as ``Processed``), so that a ``shared.repository.Repository`` wraps the events for the
+outbox; ``Journal`` adds what a chain knows besides: whether a decision was applied already.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Generic, Protocol, TypeVar
 
+from pydantic import BaseModel
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
-from shared.events.base import OutboxEntry
-from shared.store import EPOCH, ConcurrencyConflict, Document, EventsQueued, Loaded
+from shared.clock import Clock
+from shared.decision import Answer, Decision
+from shared.errors import NotFound
+from shared.events.base import EVENT_TYPES, EventData, OutboxEntry
+from shared.repository import Decide, Found, Repository, history_entry
+from shared.store import (
+    EPOCH,
+    ConcurrencyConflict,
+    Document,
+    EventsQueued,
+    Loaded,
+    Processed,
+    nobody_told,
+    retry_on_conflict,
+)
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Applied:
+    """How an aggregate applied a decision: the entry that saved it, the answer it gave, and
+    whether follow-ups of that entry are still to complete."""
+
+    entry_id: str
+    answer: Answer
+    pending: bool
+
+
+class Chain(Protocol):
+    """A store of chained versions (``JournalStore``; in component tests, an in-memory one)."""
+
+    follow_ups: frozenset[str]
+
+    @property
+    def name(self) -> str: ...
+
+    async def load(self, aggregate_id: str) -> Loaded | None: ...
+
+    async def create(
+        self,
+        aggregate_id: str,
+        state: Document,
+        events: Sequence[OutboxEntry] = (),
+        processed: Processed | None = None,
+    ) -> None: ...
+
+    async def save(
+        self,
+        loaded: Loaded,
+        state: Document,
+        events: Sequence[OutboxEntry] = (),
+        processed: Processed | None = None,
+    ) -> None: ...
+
+    async def applied(self, aggregate_id: str, decision_id: str) -> Applied | None: ...
+
+    async def pending_events(self, entry_id: str) -> list[EventData]: ...
+
+    async def done(self, entry_id: str) -> None: ...
+
+    async def unfinished(self, saved_before: datetime) -> list[str]: ...
 
 
 class JournalStore:
-    def __init__(self, collection: AsyncCollection[Document], on_events: EventsQueued) -> None:
+    def __init__(
+        self,
+        collection: AsyncCollection[Document],
+        on_events: EventsQueued = nobody_told,
+        follow_ups: Iterable[type[EventData]] = (),
+    ) -> None:
         self.collection = collection
+        self.follow_ups = frozenset(model.type_name for model in follow_ups)
         self._on_events = on_events
         self._known: dict[str, int] = {}
+
+    @property
+    def name(self) -> str:
+        return self.collection.name
 
     async def create_indexes(self) -> None:
         await self.collection.create_index([("aggregate_id", 1), ("version", -1)])
@@ -53,28 +135,55 @@ class JournalStore:
         return Loaded(id=aggregate_id, version=version, state=document["state"], processed=())
 
     async def create(
-        self, aggregate_id: str, state: Document, events: Sequence[OutboxEntry] = ()
+        self,
+        aggregate_id: str,
+        state: Document,
+        events: Sequence[OutboxEntry] = (),
+        processed: Processed | None = None,
     ) -> None:
         """Insert version 1; ConcurrencyConflict if the aggregate exists."""
-        await self._insert(aggregate_id, 1, state, events, None, None)
+        await self._insert(aggregate_id, 1, state, events, processed)
 
     async def save(
         self,
         loaded: Loaded,
         state: Document,
         events: Sequence[OutboxEntry] = (),
-        decision_id: str | None = None,
-        answer: dict[str, Any] | None = None,
+        processed: Processed | None = None,
     ) -> None:
         """Insert the version after ``loaded``; ConcurrencyConflict if another writer did."""
-        await self._insert(loaded.id, loaded.version + 1, state, events, decision_id, answer)
+        await self._insert(loaded.id, loaded.version + 1, state, events, processed)
 
-    async def answer_for(self, aggregate_id: str, decision_id: str) -> dict[str, Any] | None:
-        """The answer given when the aggregate applied ``decision_id``, if it did."""
+    async def applied(self, aggregate_id: str, decision_id: str) -> Applied | None:
         document = await self.collection.find_one(
-            {"aggregate_id": aggregate_id, "decision_id": decision_id}, {"answer": 1}
+            {"aggregate_id": aggregate_id, "decision_id": decision_id}, {"answer": 1, "pending": 1}
         )
-        return None if document is None else dict(document["answer"])
+        if document is None:
+            return None
+        return Applied(document["_id"], dict(document["answer"]), bool(document.get("pending")))
+
+    async def pending_events(self, entry_id: str) -> list[EventData]:
+        """The events of an entry whose follow-ups are still to complete."""
+        document = await self.collection.find_one({"_id": entry_id}, {"events": 1, "pending": 1})
+        return [] if document is None else pending_of(document)
+
+    async def done(self, entry_id: str) -> None:
+        await self.collection.update_one({"_id": entry_id}, {"$unset": {"pending": ""}})
+
+    async def unfinished(self, saved_before: datetime) -> list[str]:
+        """The entries saved before ``saved_before`` whose follow-ups are still to complete."""
+        query = {"pending": {"$exists": True}, "saved_at": {"$lte": saved_before}}
+        cursor = self.collection.find(query, {"_id": 1}).sort("saved_at")
+        return [document["_id"] for document in await cursor.to_list(None)]
+
+    async def events_where(self, query: Document) -> list[EventData]:
+        """Every event kept by the entries ``query`` finds, in the order they were saved."""
+        cursor = self.collection.find(query, {"events": 1}).sort("saved_at")
+        return [
+            event_data(stored)
+            for document in await cursor.to_list(None)
+            for stored in document.get("events", [])
+        ]
 
     async def _insert(
         self,
@@ -82,20 +191,9 @@ class JournalStore:
         version: int,
         state: Document,
         events: Sequence[OutboxEntry],
-        decision_id: str | None,
-        answer: dict[str, Any] | None,
+        processed: Processed | None,
     ) -> None:
-        document: Document = {
-            "_id": entry_id(aggregate_id, version),
-            "aggregate_id": aggregate_id,
-            "version": version,
-            "state": state,
-            "decision_id": decision_id,
-            "answer": answer,
-            "saved_at": datetime.now(UTC),
-            "outbox": [entry.model_dump() for entry in events],
-            "outbox_lease_until": EPOCH,
-        }
+        document = journal_entry(aggregate_id, version, state, events, processed, self.follow_ups)
         try:
             await self.collection.insert_one(document)
         except DuplicateKeyError as error:
@@ -118,3 +216,119 @@ class JournalStore:
 
 def entry_id(aggregate_id: str, version: int) -> str:
     return f"{aggregate_id}:{version}"
+
+
+def journal_entry(
+    aggregate_id: str,
+    version: int,
+    state: Document,
+    events: Sequence[OutboxEntry],
+    processed: Processed | None,
+    follow_ups: frozenset[str],
+) -> Document:
+    """The document of one version: its state, the decision it applied, its events (kept for
+    good, and in the outbox until published) and those of them that call for a follow-up."""
+    document: Document = {
+        "_id": entry_id(aggregate_id, version),
+        "aggregate_id": aggregate_id,
+        "version": version,
+        "state": state,
+        "decision_id": None if processed is None else processed.id,
+        "answer": None if processed is None else processed.answer,
+        "saved_at": datetime.now(UTC),
+        "events": [history_entry(entry) for entry in events],
+        "outbox": [entry.model_dump() for entry in events],
+        "outbox_lease_until": EPOCH,
+    }
+    pending = [entry.id for entry in events if entry.type in follow_ups]
+    if pending:
+        document["pending"] = pending
+    return document
+
+
+def pending_of(document: Document) -> list[EventData]:
+    pending = set(document.get("pending", []))
+    return [event_data(e) for e in document.get("events", []) if e["event_id"] in pending]
+
+
+def event_data(stored: Document) -> EventData:
+    """The typed data of an event as an entry keeps it (``shared.repository.history_entry``)."""
+    return EVENT_TYPES[stored["type"]].model_validate(stored["data"])
+
+
+@dataclass(frozen=True)
+class Decided(Generic[ModelT]):
+    """A decision as applied: the decision (no events when it had been applied before) and the
+    entry whose follow-ups are still to complete, if any."""
+
+    decision: Decision[ModelT]
+    unfinished: str | None = None
+
+    @property
+    def answer(self) -> Answer:
+        return self.decision.answer
+
+
+class Journal(Generic[ModelT]):
+    """Aggregates of one kind on a chain, each decision applied once (by its id)."""
+
+    def __init__(
+        self,
+        chain: Chain,
+        model: type[ModelT],
+        *,
+        service: str,
+        clock: Clock,
+        what: str,
+        key_of: Callable[[EventData], str] | None = None,
+        attempts: int = 20,
+    ) -> None:
+        self.chain = chain
+        self.repository = Repository(
+            chain, model, service=service, clock=clock, what=what, key_of=key_of
+        )
+        self.attempts = attempts
+
+    async def get(self, aggregate_id: str) -> ModelT | None:
+        found = await self.repository.get(aggregate_id)
+        return None if found is None else found.state
+
+    async def require(self, aggregate_id: str) -> Found[ModelT]:
+        found = await self.repository.get(aggregate_id)
+        if found is None:
+            raise NotFound(f"no {self.repository.what} {aggregate_id}")
+        return found
+
+    async def start(
+        self, aggregate_id: str, state: ModelT, events: Sequence[EventData] = ()
+    ) -> bool:
+        """Insert version 1; False if the aggregate exists (starting again is harmless)."""
+        now = self.repository.clock.now()
+        try:
+            await self.repository.add(aggregate_id, Decision.of(state, events), now)
+        except ConcurrencyConflict:
+            return False
+        return True
+
+    async def decide_once(
+        self, aggregate_id: str, decision_id: str, decide: Decide[ModelT]
+    ) -> Decided[ModelT]:
+        """Apply one decision to an aggregate once: a decision already in its chain gives back
+        its first answer and no event; otherwise the new version is saved, or decided again if
+        another writer saved first. A ``DomainError`` raised by ``decide`` changes nothing."""
+
+        async def attempt() -> Decided[ModelT]:
+            found = await self.require(aggregate_id)
+            earlier = await self.chain.applied(aggregate_id, decision_id)
+            if earlier is not None:
+                unfinished = earlier.entry_id if earlier.pending else None
+                return Decided(Decision.of(found.state, (), earlier.answer), unfinished)
+            now = self.repository.clock.now()
+            decision = decide(found.state, now)
+            await self.repository.save(found, decision, now, decision_id)
+            follow_ups = self.chain.follow_ups
+            if any(event.type_name in follow_ups for event in decision.events):
+                return Decided(decision, entry_id(aggregate_id, found.loaded.version + 1))
+            return Decided(decision)
+
+        return await retry_on_conflict(attempt, self.attempts)

@@ -19,3 +19,13 @@ class FundingSettings(ServiceSettings):
     commit_attempts: int = Field(
         default=200, ge=1, description="how many times a decision on a contended line is retried"
     )
+    follow_up_sweep_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="how often the follow-ups a crash left pending are searched and completed",
+    )
+    follow_up_grace_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description="how old a pending follow-up must be for the periodic sweep to complete it",
+    )

@@ -3,48 +3,57 @@
 - ``line_journal``: the versions of each budget line (``services.funding.journal``), each with
   the decision it applied and its events;
 - ``commitment_journal``: the versions of each commitment (payments, de-commitments);
-- ``commitments``: the newest version of each commitment, for queries (kept up to date after
-  each save and by the service consuming its own events);
-- ``ledgers``: other financers' promises, _id from (financer, source event, item), never changed;
-- ``money_events``: _id ``<event id>:<line id>``, the movements of money, written by the service
-  consuming its own money events.
+- ``commitments``: the newest version of each commitment, for queries (kept up to date by the
+  follow-ups of each commitment's save);
+- ``ledgers``: other financers' promises, _id from (financer, source event, item), never changed.
+
+Every event is wrapped for the outbox by the kernel's ``Repository`` (source ``/poles/funding``),
+keyed so that one commitment's (or line's, or financer's) events share a partition and stay in
+order. Movements of money are not stored apart: they are folded from the events the journals keep.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from services.funding.domain.commitment import CommitmentState
-from services.funding.domain.line import LineChange, LineState
-from services.funding.domain.money import Movement
-from services.funding.journal import JournalStore
-from shared.events.base import EventData, OutboxEntry, new_outbox_entry
-from shared.events.funding import PromiseRecorded
-from shared.store import AggregateStore, ConcurrencyConflict, Document, EventsQueued, Loaded
+from services.funding.domain.line import LineState
+from services.funding.domain.money import Movement, money_movements
+from services.funding.journal import Chain, Journal, JournalStore, ModelT
+from shared.clock import Clock
+from shared.events.base import EventData
+from shared.events.funding import (
+    CommitmentDecommitted,
+    CommitmentMade,
+    LineTransferred,
+    PaymentRecorded,
+    PromiseRecorded,
+)
+from shared.repository import Aggregates, Repository
+from shared.store import AggregateStore, Document, EventsQueued
 from shared.topics import FUNDING_COMMITMENT, FUNDING_LEDGER
 
+SERVICE = "funding"
 LINE_JOURNAL = "line_journal"
 COMMITMENT_JOURNAL = "commitment_journal"
 COMMITMENTS = "commitments"
 LEDGERS = "ledgers"
-MONEY_EVENTS = "money_events"
 OUTBOX_COLLECTIONS = (LINE_JOURNAL, COMMITMENT_JOURNAL, LEDGERS)
 VIEW_ATTEMPTS = 10
-SOURCE = "poles.funding"
+
+LINE_FOLLOW_UPS = (CommitmentMade, LineTransferred)
+"""A line's decisions that another document follows: the commitment is built, the receiving
+line credited (``Budget.follow_up``)."""
+COMMITMENT_FOLLOW_UPS = (CommitmentDecommitted, PaymentRecorded)
+"""A commitment's decisions that other documents follow: the line gets a de-commitment back,
+the query view shows the new version."""
 
 
-def outbox_entries(events: Sequence[EventData], time: datetime) -> list[OutboxEntry]:
-    """Wrap events for an outbox, keyed so that one commitment's (or line's, or financer's)
-    events share a partition and stay in order."""
-    return [new_outbox_entry(data, source=SOURCE, key=_key(data), time=time) for data in events]
-
-
-def _key(data: EventData) -> str:
+def key_of(data: EventData) -> str:
+    """The Kafka key of a funding event: its commitment, its financer, else its line."""
     fields = data.model_dump()
     if data.topic == FUNDING_COMMITMENT:
         return str(fields["commitment_id"])
@@ -53,82 +62,66 @@ def _key(data: EventData) -> str:
     return str(fields["line_id"])
 
 
+class Books:
+    """The aggregates the handlers decide on: lines and commitments (chains of versions) and the
+    other financers' ledger entries. Built on the store, or on in-memory parts in tests."""
+
+    def __init__(
+        self,
+        line_chain: Chain,
+        commitment_chain: Chain,
+        ledger_entries: Aggregates,
+        clock: Clock,
+        attempts: int = 20,
+    ) -> None:
+        def journal(chain: Chain, model: type[ModelT], what: str) -> Journal[ModelT]:
+            return Journal(
+                chain, model, service=SERVICE, clock=clock, what=what, key_of=key_of,
+                attempts=attempts,
+            )  # fmt: skip
+
+        self.lines = journal(line_chain, LineState, "line")
+        self.commitments = journal(commitment_chain, CommitmentState, "commitment")
+        self.ledgers = Repository(
+            ledger_entries,
+            PromiseRecorded,
+            service=SERVICE,
+            clock=clock,
+            what="ledger entry",
+            key_of=key_of,
+        )
+
+
 class FundingStore:
-    def __init__(self, db: AsyncDatabase[Document], on_events: EventsQueued) -> None:
-        self.lines = JournalStore(db[LINE_JOURNAL], on_events)
-        self.commitments = JournalStore(db[COMMITMENT_JOURNAL], on_events)
-        self.commitment_view = db[COMMITMENTS]
+    def __init__(
+        self, db: AsyncDatabase[Document], on_events: EventsQueued, clock: Clock, attempts: int
+    ) -> None:
+        self.line_chain = JournalStore(db[LINE_JOURNAL], on_events, LINE_FOLLOW_UPS)
+        self.commitment_chain = JournalStore(
+            db[COMMITMENT_JOURNAL], on_events, COMMITMENT_FOLLOW_UPS
+        )
         self.ledgers = AggregateStore(db[LEDGERS], on_events)
-        self.money_events = db[MONEY_EVENTS]
+        self.commitment_view = db[COMMITMENTS]
+        self.books = Books(self.line_chain, self.commitment_chain, self.ledgers, clock, attempts)
 
     async def create_indexes(self) -> None:
-        await self.lines.create_indexes()
-        await self.commitments.create_indexes()
+        await self.line_chain.create_indexes()
+        await self.commitment_chain.create_indexes()
         for field in ("state.line_id", "state.pole_id", "state.region_codes"):
             await self.commitment_view.create_index(field)
         await self.ledgers.collection.create_index("state.financer")
-        await self.money_events.create_index([("line_id", 1), ("at", 1)])
-
-    # lines
-
-    async def load_line(self, line_id: str) -> tuple[Loaded, LineState] | None:
-        loaded = await self.lines.load(line_id)
-        return None if loaded is None else (loaded, LineState.model_validate(loaded.state))
-
-    async def create_line(
-        self, state: LineState, events: Sequence[EventData], now: datetime
-    ) -> bool:
-        """Insert a line; False if it already exists (loading the envelope again is harmless)."""
-        try:
-            await self.lines.create(
-                state.line_id, state.model_dump(mode="json"), outbox_entries(events, now)
-            )
-        except ConcurrencyConflict:
-            return False
-        return True
-
-    async def save_line(
-        self, loaded: Loaded, change: LineChange, decision_id: str, now: datetime
-    ) -> None:
-        await self.lines.save(
-            loaded,
-            change.state.model_dump(mode="json"),
-            outbox_entries(change.events, now),
-            decision_id,
-            change.answer,
-        )
 
     async def all_lines(self, line_ids: Sequence[str]) -> list[LineState]:
-        found = [await self.load_line(line_id) for line_id in line_ids]
-        return [line for _, line in filter(None, found)]
+        found = [await self.books.lines.get(line_id) for line_id in line_ids]
+        return [line for line in found if line is not None]
 
     # commitments
-
-    async def load_commitment(self, commitment_id: str) -> tuple[Loaded, CommitmentState] | None:
-        loaded = await self.commitments.load(commitment_id)
-        return None if loaded is None else (loaded, CommitmentState.model_validate(loaded.state))
-
-    async def create_commitment(self, state: CommitmentState) -> bool:
-        """Insert a commitment built from its ``made`` event; False if it is already there."""
-        try:
-            await self.commitments.create(state.commitment_id, state.model_dump())
-        except ConcurrencyConflict:
-            return False
-        finally:
-            await self.refresh_commitment_view(state.commitment_id)
-        return True
-
-    async def save_commitment(
-        self, loaded: Loaded, state: CommitmentState, events: Sequence[EventData], now: datetime
-    ) -> None:
-        await self.commitments.save(loaded, state.model_dump(), outbox_entries(events, now))
-        await self.refresh_commitment_view(state.commitment_id)
 
     async def refresh_commitment_view(self, commitment_id: str) -> None:
         """Copy the newest version to the query view. Writers of the view may race; each one
         checks after writing that the view holds the newest version, and writes again if not."""
         for _ in range(VIEW_ATTEMPTS):
-            loaded = await self.commitments.load(commitment_id)
+            loaded = await self.commitment_chain.load(commitment_id)
             if loaded is None:
                 return
             document = {"version": loaded.version, "state": loaded.state}
@@ -139,7 +132,7 @@ class FundingStore:
             except DuplicateKeyError:
                 continue
             shown = await self.commitment_view.find_one({"_id": commitment_id}, {"version": 1})
-            newest = await self.commitments.load(commitment_id)
+            newest = await self.commitment_chain.load(commitment_id)
             if shown is not None and newest is not None and shown["version"] == newest.version:
                 return
 
@@ -156,39 +149,26 @@ class FundingStore:
 
     # ledgers
 
-    async def create_ledger_entry(self, entry: PromiseRecorded, now: datetime) -> bool:
-        """Insert a promise with its event; False if this (financer, source, item) is recorded."""
-        try:
-            await self.ledgers.create(
-                entry.entry_id, entry.model_dump(), outbox_entries([entry], now)
-            )
-        except ConcurrencyConflict:
-            return False
-        return True
-
     async def ledger_entries(self, query: Document) -> list[PromiseRecorded]:
         cursor = self.ledgers.collection.find(query, {"state": 1}).sort("state.recorded_at")
         return [PromiseRecorded.model_validate(doc["state"]) for doc in await cursor.to_list(None)]
 
     # money movements
 
-    async def record_movements(self, event_id: str, movements: Sequence[Movement]) -> None:
-        """Keep each movement once, whatever the number of deliveries of its event."""
-        for movement in movements:
-            document: dict[str, Any] = {
-                "_id": f"{event_id}:{movement.line_id}",
-                "line_id": movement.line_id,
-                "at": movement.at,
-                "amount_cents": movement.amount_cents,
-                "committed_cents": movement.committed_cents,
-                "paid_cents": movement.paid_cents,
-            }
-            try:
-                await self.money_events.insert_one(document)
-            except DuplicateKeyError:
-                continue
-
-    async def movements(self, line_ids: Sequence[str], until: datetime) -> list[Movement]:
-        query = {"line_id": {"$in": list(line_ids)}, "at": {"$lte": until}}
-        documents = await self.money_events.find(query, {"_id": 0}).to_list(None)
-        return [Movement(**document) for document in documents]
+    async def movements(self, line_ids: Sequence[str]) -> list[Movement]:
+        """What every event kept in the journals did to the money of the lines ``line_ids``:
+        the lines' own events (loaded, commitments, transfers given), the transfers they
+        received, and their commitments' payments and de-commitments."""
+        ids = list(line_ids)
+        received = {"events.data.to_line_id": {"$in": ids}}
+        line_events = await self.line_chain.events_where(
+            {"$or": [{"aggregate_id": {"$in": ids}}, received]}
+        )
+        commitment_events = await self.commitment_chain.events_where(
+            {"state.line_id": {"$in": ids}}
+        )
+        return [
+            movement
+            for data in (*line_events, *commitment_events)
+            for movement in money_movements(data)
+        ]

@@ -1,8 +1,8 @@
 """The funding service on the real broker and store: commitments from a selected dossier and a
 signed contract, a refusal, a duplicate event, a transfer, payments, and the metrics.
 
-Each test has its own topics (not only its own database): the service consumes its own events,
-and a previous test's events must not reach the next test's database.
+Each test has its own topics (not only its own database), so that a previous test's events never
+reach the next test's service.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
-"""Poison on every topic funding consumes (calls.dossier, contracts.contract, its own
-funding.line and funding.commitment): each message goes to deadletter.funding with its origin
-and error after at most three attempts, nothing of it reaches the store, and a valid decision
-sent right behind it on the same partition is applied within seconds."""
+"""Poison on every topic funding consumes (calls.dossier, contracts.contract): each message goes
+to deadletter.funding with its origin and error after at most three attempts, nothing of it
+reaches the store, and a valid decision sent right behind it on the same partition is applied
+within seconds."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 
 from services.funding.app import create_app
 from services.funding.settings import FundingSettings
-from services.funding.subscribers import TOPICS
+from services.funding.reactions import TOPICS
 from shared.events.calls import DossierSelected
 from tests.security.poison import (
     check_dead_letter,

@@ -18,14 +18,16 @@ from pydantic import BaseModel, ValidationError
 from services.funding.api.bodies import CommitBody, DecommitBody, PaymentBody, TransferBody
 from services.funding.domain.commitment import (
     CommitmentState,
+    Decommitment,
+    Payment,
     commitment_from,
     decommit,
     record_payment,
 )
-from services.funding.domain.errors import RuleBroken
 from services.funding.domain.line import LineState, decide_commitment, send_transfer
 from services.funding.tests.support import NOW, line
-from shared.events.base import EventData
+from shared.decision import Decision
+from shared.errors import Conflict
 from shared.events.funding import CommitmentMade, CommitmentSource, CommitmentTerms, LineTransferred
 from tests.properties.strategies import any_input, quick, shaped_like
 
@@ -57,7 +59,7 @@ def test_any_body_is_valid_or_a_validation_error(
         body.model_validate(data.draw(any_input(body, SAMPLES[body])))
 
 
-def storable(*events: EventData) -> None:
+def storable(*events: BaseModel) -> None:
     for event in events:
         bson.encode(event.model_dump(mode="json"))
         orjson.dumps(event.model_dump(mode="json"))
@@ -121,25 +123,20 @@ def test_payments_and_decommitments_never_exceed_the_commitment(
     state = commitment_from(made)
     for number, body in enumerate(bodies):
         try:
-            state, event = apply(state, f"change-{number}", body)
-        except RuleBroken:
+            decision = apply(state, f"change-{number}", body)
+        except Conflict:
             continue
-        storable(event)
+        storable(*decision.events)
+        state = decision.state
         assert 0 <= state.remaining_cents <= state.amount_cents
 
 
 def apply(
     state: CommitmentState, change_id: str, body: PaymentBody | DecommitBody
-) -> tuple[CommitmentState, EventData]:
+) -> Decision[CommitmentState]:
     if isinstance(body, PaymentBody):
-        return record_payment(
-            state, payment_id=change_id, year=body.year, amount_cents=body.amount_cents,
-            author="dge", reference=body.reference, now=NOW,
-        )  # fmt: skip
-    return decommit(
-        state, decommitment_id=change_id, year=body.year, amount_cents=body.amount_cents,
-        author="dge", reason=body.reason, now=NOW,
-    )  # fmt: skip
+        return record_payment(state, Payment(change_id, author="dge", **body.model_dump()), NOW)
+    return decommit(state, Decommitment(change_id, author="dge", **body.model_dump()), NOW)
 
 
 @quick
@@ -156,7 +153,7 @@ def test_a_transfer_never_leaves_the_giving_line_below_its_commitments(body: Tra
     )  # fmt: skip
     try:
         change = send_transfer(giving, transfer)
-    except RuleBroken:
+    except Conflict:
         return
     storable(*change.events)
     adds_up(change.state)

@@ -4,39 +4,25 @@ Every command needs an ``Idempotency-Key``: the id of what it creates is derived
 subject and the key, so a repeat gives the first answer and changes nothing.
 """
 
-from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, NoReturn
+from collections.abc import Callable
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, HTTPException, status
+from fastapi import APIRouter, Depends, Header, status
 from fastapi.responses import JSONResponse
 
 from services.funding.api.bodies import CommitBody, DecommitBody, PaymentBody, TransferBody
 from services.funding.domain import ids
+from services.funding.domain.commitment import Decommitment, Payment
 from services.funding.domain.envelope import Envelope
-from services.funding.domain.errors import RuleBroken
-from services.funding.handlers.budget import Budget, Decommitment, NotFound, Payment
+from services.funding.handlers.budget import Budget
 from shared.auth import Principal, require_roles
 from shared.clock import Clock
+from shared.decision import Answer
+from shared.errors import NotFound, invalid
 from shared.events.funding import CommitmentSource, CommitmentTerms, LineTransferred
 from shared.reference.poles import poles_by_id
 
 IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
-Answer = dict[str, Any]
-
-
-def invalid(field: list[str | int], message: str) -> NoReturn:
-    detail = [{"loc": ["body", *field], "msg": message, "type": "value_error"}]
-    raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=detail)
-
-
-async def answered(call: Callable[[], Awaitable[Answer]]) -> Answer:
-    """Map the rules' answers to HTTP: unknown thing 404, broken rule 409."""
-    try:
-        return await call()
-    except NotFound as error:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(error)) from error
-    except RuleBroken as error:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(error)) from error
 
 
 def command_router(
@@ -48,7 +34,7 @@ def command_router(
 
     def leaf(line_id: str, field: str) -> str:
         if line_id not in leaf_ids:
-            invalid(
+            raise invalid(
                 [field], f"{line_id!r} is not a line that takes commitments: {sorted(leaf_ids)}"
             )
         return line_id
@@ -63,13 +49,13 @@ def command_router(
         line_id: str, body: CommitBody, principal: State, key: IdempotencyKey
     ) -> JSONResponse:
         if not envelope.leaf_ids_under(line_id):
-            raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no line {line_id}")
+            raise NotFound(f"no line {line_id}")
         leaf(line_id, "line_id")
         region_codes = body.region_codes
         if body.pole_id is not None:
             pole = poles_by_id().get(body.pole_id)
             if pole is None:
-                invalid(["pole_id"], f"no pôle {body.pole_id!r} in the reference list")
+                raise invalid(["pole_id"], f"no pôle {body.pole_id!r} in the reference list")
             region_codes = region_codes if region_codes is not None else list(pole.region_codes)
         terms = CommitmentTerms(
             commitment_id=ids.from_command("commitment", principal.subject, key),
@@ -84,7 +70,7 @@ def command_router(
             contract_id=body.contract_id,
             source=CommitmentSource(kind="manual", author=principal.subject, reason=body.reason),
         )
-        answer = await answered(lambda: budget.commit(terms))
+        answer = await budget.commit(terms)
         if answer["outcome"] == "refused":
             detail = (
                 f"line {answer['line_id']} refused the commitment ({answer['reason']}): "
@@ -101,14 +87,9 @@ def command_router(
     async def pay(
         commitment_id: str, body: PaymentBody, principal: State, key: IdempotencyKey
     ) -> Answer:
-        payment = Payment(
-            payment_id=ids.from_command("payment", principal.subject, key),
-            year=body.year,
-            amount_cents=body.amount_cents,
-            author=principal.subject,
-            reference=body.reference,
-        )
-        return await answered(lambda: budget.pay(commitment_id, payment))
+        payment_id = ids.from_command("payment", principal.subject, key)
+        payment = Payment(payment_id, author=principal.subject, **body.model_dump())
+        return await budget.pay(commitment_id, payment)
 
     @router.post(
         "/commitments/{commitment_id}/decommitments",
@@ -118,14 +99,9 @@ def command_router(
     async def decommit(
         commitment_id: str, body: DecommitBody, principal: State, key: IdempotencyKey
     ) -> Answer:
-        request = Decommitment(
-            decommitment_id=ids.from_command("decommitment", principal.subject, key),
-            year=body.year,
-            amount_cents=body.amount_cents,
-            author=principal.subject,
-            reason=body.reason,
-        )
-        return await answered(lambda: budget.decommit(commitment_id, request))
+        decommitment_id = ids.from_command("decommitment", principal.subject, key)
+        request = Decommitment(decommitment_id, author=principal.subject, **body.model_dump())
+        return await budget.decommit(commitment_id, request)
 
     @router.post(
         "/transfers",
@@ -136,7 +112,7 @@ def command_router(
         leaf(body.from_line_id, "from_line_id")
         leaf(body.to_line_id, "to_line_id")
         if body.from_line_id == body.to_line_id:
-            invalid(["to_line_id"], "a transfer goes to another line")
+            raise invalid(["to_line_id"], "a transfer goes to another line")
         moved = LineTransferred(
             transfer_id=ids.from_command("transfer", principal.subject, key),
             line_id=body.from_line_id,
@@ -147,6 +123,6 @@ def command_router(
             author=principal.subject,
             transferred_at=clock.now(),
         )
-        return await answered(lambda: budget.transfer(moved))
+        return await budget.transfer(moved)
 
     return router

@@ -6,14 +6,14 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Depends, Query
 
-from services.funding.api.commands import invalid
 from services.funding.handlers.budget import Budget
-from services.funding.reads import BudgetReads, Dimension
 from services.funding.store import FundingStore
+from services.funding.views import BudgetViews, Dimension
 from shared.auth import Principal, require_roles
 from shared.clock import Clock
+from shared.errors import NotFound, invalid
 from shared.store import Document
 
 EVERY_ROLE = ("state", "cdc", "operator", "integrator", "pole:*", "region:*")
@@ -22,7 +22,7 @@ View = dict[str, Any]
 
 
 def read_router(
-    reads: BudgetReads,
+    views: BudgetViews,
     budget: Budget,
     store: FundingStore,
     clock: Clock,
@@ -34,16 +34,16 @@ def read_router(
 
     def found(view: View | None, what: str) -> View:
         if view is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no {what}")
+            raise NotFound(f"no {what}")
         return view
 
     @router.get("/envelope", summary="The envelope, its lines and sub-lines, with their figures")
     async def envelope(_: Reader) -> View:
-        return await reads.envelope_view()
+        return await views.envelope_view()
 
     @router.get("/lines/{line_id}", summary="One line (or sub-line): amount, committed, paid")
     async def line(line_id: str, _: Reader) -> View:
-        return found(await reads.line(line_id), f"line {line_id}")
+        return found(await views.line(line_id), f"line {line_id}")
 
     @router.get(
         "/lines/{line_id}/balance",
@@ -53,12 +53,12 @@ def read_router(
         line_id: str, _: Reader, at: Annotated[datetime | None, Query()] = None
     ) -> View:
         if at is not None and at.tzinfo is None:
-            invalid(["at"], "the instant needs a timezone (e.g. 2010-01-01T00:00:00+01:00)")
-        return found(await reads.balance(line_id, at or clock.now()), f"line {line_id}")
+            raise invalid(["at"], "the instant needs a timezone (e.g. 2010-01-01T00:00:00+01:00)")
+        return found(await views.balance(line_id, at or clock.now()), f"line {line_id}")
 
     @router.get("/consumption/{dimension}", summary="Consumption by line, sub-line, year, ...")
     async def consumption(dimension: Dimension, _: Reader) -> list[View]:
-        return await reads.consumption(dimension)
+        return await views.consumption(dimension)
 
     @router.get("/commitments", summary="Commitments, filtered by line, pôle or region")
     async def commitments(
@@ -84,7 +84,7 @@ def read_router(
     async def commitment(commitment_id: str, _: Reader) -> View:
         item = await budget.commitment(commitment_id)
         if item is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no commitment {commitment_id}")
+            raise NotFound(f"no commitment {commitment_id}")
         return _commitment_view(item.model_dump(mode="json"), item.remaining_cents)
 
     @router.get("/ledgers", summary="Other financers' promises (a region sees its own only)")
@@ -101,7 +101,7 @@ def read_router(
         }
         entries = await store.ledger_entries({"state.financer": financer}) if allowed else []
         if not entries:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no ledger for {financer}")
+            raise NotFound(f"no ledger for {financer}")
         return {
             "financer": financer,
             "promised_cents": sum(entry.amount_cents for entry in entries),

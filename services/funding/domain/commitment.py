@@ -1,19 +1,21 @@
 """A commitment (autorisation d'engagement) and what happens to it: payments and de-commitments.
 
 A commitment document is built from its ``funding.commitment.made.v1`` event, so whoever builds it
-(the handler right after the line's decision, or the service consuming its own topic after a
-crash) builds the same one. Payments and de-commitments are guarded updates of this document;
-its ``history`` keeps every change with its id, which also makes each change apply once.
+(the handler right after the line's decision, or the sweep completing it after a crash) builds
+the same one. Payments and de-commitments are new versions of this document, each saved once
+under its id (``services.funding.journal``); its ``history`` keeps every change with its id.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.funding.domain.errors import RuleBroken
+from shared.decision import Decision
+from shared.errors import Conflict
 from shared.events.funding import (
     CommitmentDecommitted,
     CommitmentMade,
@@ -72,104 +74,129 @@ def commitment_from(made: CommitmentMade) -> CommitmentState:
     )
 
 
+@dataclass(frozen=True)
+class Payment:
+    """A payment (crédit de paiement) asked on a commitment."""
+
+    payment_id: str
+    year: int
+    amount_cents: int
+    author: str
+    reference: str | None = None
+
+
+@dataclass(frozen=True)
+class Decommitment:
+    """Part of one year's commitment asked back for its line."""
+
+    decommitment_id: str
+    year: int
+    amount_cents: int
+    author: str
+    reason: str
+
+
 def record_payment(
-    commitment: CommitmentState,
-    *,
-    payment_id: str,
-    year: int,
-    amount_cents: int,
-    author: str,
-    reference: str | None,
-    now: datetime,
-) -> tuple[CommitmentState, PaymentRecorded]:
-    if amount_cents > commitment.remaining_cents:
-        raise RuleBroken(
+    commitment: CommitmentState, payment: Payment, now: datetime
+) -> Decision[CommitmentState]:
+    """Pay from the commitment; never above what it has left."""
+    if payment.amount_cents > commitment.remaining_cents:
+        raise Conflict(
             f"commitment {commitment.commitment_id} has {commitment.remaining_cents} cents left; "
-            f"a payment of {amount_cents} would exceed it"
+            f"a payment of {payment.amount_cents} would exceed it",
+            "over-commitment",
         )
-    paid = commitment.paid_cents + amount_cents
+    state = _changed(
+        commitment,
+        HistoryEntry(
+            id=payment.payment_id,
+            kind="paid",
+            at=now,
+            amount_cents=payment.amount_cents,
+            year=payment.year,
+            author=payment.author,
+            reason=payment.reference,
+        ),
+        paid_cents=commitment.paid_cents + payment.amount_cents,
+        paid_by_year=_add(commitment.paid_by_year, payment.year, payment.amount_cents),
+    )
     event = PaymentRecorded(
-        payment_id=payment_id,
+        payment_id=payment.payment_id,
         commitment_id=commitment.commitment_id,
         line_id=commitment.line_id,
-        year=year,
-        amount_cents=amount_cents,
-        paid_total_cents=paid,
-        remaining_cents=commitment.remaining_cents - amount_cents,
-        author=author,
-        reference=reference,
+        year=payment.year,
+        amount_cents=payment.amount_cents,
+        paid_total_cents=state.paid_cents,
+        remaining_cents=state.remaining_cents,
+        author=payment.author,
+        reference=payment.reference,
         pole_id=commitment.pole_id,
         region_codes=commitment.region_codes,
         paid_at=now,
     )
-    entry = HistoryEntry(
-        id=payment_id,
-        kind="paid",
-        at=now,
-        amount_cents=amount_cents,
-        year=year,
-        author=author,
-        reason=reference,
-    )
-    state = commitment.model_copy(
-        update={
-            "paid_cents": paid,
-            "paid_by_year": _add(commitment.paid_by_year, year, amount_cents),
-            "history": [*commitment.history, entry],
-        }
-    )
-    return state, event
+    answer = {
+        "payment_id": payment.payment_id,
+        "commitment_id": commitment.commitment_id,
+        "paid_total_cents": state.paid_cents,
+        "remaining_cents": state.remaining_cents,
+    }
+    return Decision.of(state, [event], answer)
 
 
 def decommit(
-    commitment: CommitmentState,
-    *,
-    decommitment_id: str,
-    year: int,
-    amount_cents: int,
-    author: str,
-    reason: str,
-    now: datetime,
-) -> tuple[CommitmentState, CommitmentDecommitted]:
-    """Give back part of one year's commitment; never what is already paid."""
+    commitment: CommitmentState, request: Decommitment, now: datetime
+) -> Decision[CommitmentState]:
+    """Give back part of one year's commitment; never what is already paid. The line gets the
+    money back by a follow-up of this decision (``services.funding.handlers.budget``)."""
+    year = request.year
     year_left = _year_amount(commitment.years, year) - commitment.decommitted_by_year.get(
         str(year), 0
     )
     left = min(year_left, commitment.remaining_cents)
-    if amount_cents > left:
-        raise RuleBroken(
+    if request.amount_cents > left:
+        raise Conflict(
             f"commitment {commitment.commitment_id} can give back at most {left} cents "
-            f"for {year}; {amount_cents} asked"
+            f"for {year}; {request.amount_cents} asked",
+            "over-decommitment",
         )
+    state = _changed(
+        commitment,
+        HistoryEntry(
+            id=request.decommitment_id,
+            kind="decommitted",
+            at=now,
+            amount_cents=request.amount_cents,
+            year=year,
+            author=request.author,
+            reason=request.reason,
+        ),
+        decommitted_cents=commitment.decommitted_cents + request.amount_cents,
+        decommitted_by_year=_add(commitment.decommitted_by_year, year, request.amount_cents),
+    )
     event = CommitmentDecommitted(
-        decommitment_id=decommitment_id,
+        decommitment_id=request.decommitment_id,
         commitment_id=commitment.commitment_id,
         line_id=commitment.line_id,
         year=year,
-        amount_cents=amount_cents,
-        author=author,
-        reason=reason,
+        amount_cents=request.amount_cents,
+        author=request.author,
+        reason=request.reason,
         pole_id=commitment.pole_id,
         region_codes=commitment.region_codes,
         decommitted_at=now,
     )
-    entry = HistoryEntry(
-        id=decommitment_id,
-        kind="decommitted",
-        at=now,
-        amount_cents=amount_cents,
-        year=year,
-        author=author,
-        reason=reason,
-    )
-    state = commitment.model_copy(
-        update={
-            "decommitted_cents": commitment.decommitted_cents + amount_cents,
-            "decommitted_by_year": _add(commitment.decommitted_by_year, year, amount_cents),
-            "history": [*commitment.history, entry],
-        }
-    )
-    return state, event
+    answer = {
+        "decommitment_id": request.decommitment_id,
+        "commitment_id": commitment.commitment_id,
+        "decommitted_cents": state.decommitted_cents,
+        "remaining_cents": state.remaining_cents,
+    }
+    return Decision.of(state, [event], answer)
+
+
+def _changed(commitment: CommitmentState, entry: HistoryEntry, **totals: Any) -> CommitmentState:
+    """The commitment with new totals and ``entry`` at the end of its history."""
+    return commitment.model_copy(update={**totals, "history": [*commitment.history, entry]})
 
 
 def _year_amount(years: list[YearAmount], year: int) -> int:

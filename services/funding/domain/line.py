@@ -9,15 +9,13 @@ that a source event commits once) is the journal's: each version records the dec
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.funding.domain.envelope import Envelope, LineSpec
-from services.funding.domain.errors import RuleBroken
-from shared.events.base import EventData
+from shared.decision import Answer, Decision
+from shared.errors import Conflict
 from shared.events.funding import (
     CommitmentDecommitted,
     CommitmentMade,
@@ -28,8 +26,6 @@ from shared.events.funding import (
     LineTransferred,
     total_cents,
 )
-
-Answer = dict[str, Any]
 
 
 class LineState(BaseModel):
@@ -61,13 +57,8 @@ class LineState(BaseModel):
         return min(self.available_cents, year_left)
 
 
-@dataclass(frozen=True)
-class LineChange:
-    """The line after a decision, the events it makes, and the answer for the caller."""
-
-    state: LineState
-    events: tuple[EventData, ...]
-    answer: Answer
+LineDecision = Decision[LineState]
+"""A line after a decision, the events it makes and the answer for the caller."""
 
 
 def new_line(spec: LineSpec, envelope: Envelope, now: datetime) -> tuple[LineState, LineLoaded]:
@@ -93,7 +84,7 @@ def new_line(spec: LineSpec, envelope: Envelope, now: datetime) -> tuple[LineSta
     return state, loaded
 
 
-def decide_commitment(line: LineState, terms: CommitmentTerms, now: datetime) -> LineChange:
+def decide_commitment(line: LineState, terms: CommitmentTerms, now: datetime) -> LineDecision:
     """Commit ``terms`` if the line (and each year's ceiling) can take them all, else refuse."""
     asked = total_cents(terms.years)
     refusal = _refusal(line, terms)
@@ -115,7 +106,7 @@ def decide_commitment(line: LineState, terms: CommitmentTerms, now: datetime) ->
             source_event_id=terms.source.event_id,
             refused_at=now,
         )
-        return LineChange(line, (refused,), answer)
+        return Decision.of(line, [refused], answer)
     by_year = dict(line.committed_by_year)
     for item in terms.years:
         by_year[str(item.year)] = by_year.get(str(item.year), 0) + item.amount_cents
@@ -138,7 +129,7 @@ def decide_commitment(line: LineState, terms: CommitmentTerms, now: datetime) ->
         line_amount_cents=committed.amount_cents,
         line_committed_cents=committed.committed_cents,
     )
-    return _with_thresholds(LineChange(committed, (made,), answer), now)
+    return _with_thresholds(Decision.of(committed, [made], answer), now)
 
 
 def _refusal(line: LineState, terms: CommitmentTerms) -> tuple[str, int] | None:
@@ -154,7 +145,7 @@ def _refusal(line: LineState, terms: CommitmentTerms) -> tuple[str, int] | None:
     return None
 
 
-def apply_decommitment(line: LineState, decommitted: CommitmentDecommitted) -> LineChange:
+def apply_decommitment(line: LineState, decommitted: CommitmentDecommitted) -> LineDecision:
     """Give back to the line what a commitment no longer needs (decided on the commitment)."""
     year = str(decommitted.year)
     answer: Answer = {"outcome": "decommitted", "amount_cents": decommitted.amount_cents}
@@ -167,15 +158,16 @@ def apply_decommitment(line: LineState, decommitted: CommitmentDecommitted) -> L
             },
         }
     )
-    return LineChange(state, (), answer)
+    return Decision.of(state, [], answer)
 
 
-def send_transfer(line: LineState, transfer: LineTransferred) -> LineChange:
+def send_transfer(line: LineState, transfer: LineTransferred) -> LineDecision:
     """The giving side: the line never goes below what it has committed."""
     if transfer.amount_cents > line.available_cents:
-        raise RuleBroken(
+        raise Conflict(
             f"line {line.line_id} has {line.available_cents} cents not committed; "
-            f"it cannot give {transfer.amount_cents}"
+            f"it cannot give {transfer.amount_cents}",
+            "over-line",
         )
     answer: Answer = {"outcome": "transferred", **transfer.model_dump(mode="json")}
     state = line.model_copy(
@@ -183,20 +175,20 @@ def send_transfer(line: LineState, transfer: LineTransferred) -> LineChange:
             "amount_cents": line.amount_cents - transfer.amount_cents,
         }
     )
-    return _with_thresholds(LineChange(state, (transfer,), answer), transfer.transferred_at)
+    return _with_thresholds(Decision.of(state, [transfer], answer), transfer.transferred_at)
 
 
-def receive_transfer(line: LineState, transfer: LineTransferred) -> LineChange:
+def receive_transfer(line: LineState, transfer: LineTransferred) -> LineDecision:
     answer: Answer = {"outcome": "received", "amount_cents": transfer.amount_cents}
     state = line.model_copy(
         update={
             "amount_cents": line.amount_cents + transfer.amount_cents,
         }
     )
-    return LineChange(state, (), answer)
+    return Decision.of(state, [], answer)
 
 
-def _with_thresholds(change: LineChange, now: datetime) -> LineChange:
+def _with_thresholds(change: LineDecision, now: datetime) -> LineDecision:
     """Add one event per threshold newly reached; each threshold is announced once in a life."""
     line = change.state
     reached = [
@@ -219,4 +211,4 @@ def _with_thresholds(change: LineChange, now: datetime) -> LineChange:
         for percent in reached
     ]
     state = line.model_copy(update={"thresholds_crossed": [*line.thresholds_crossed, *reached]})
-    return LineChange(state, (*change.events, *events), change.answer)
+    return Decision.of(state, [*change.events, *events], change.answer)

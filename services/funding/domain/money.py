@@ -2,8 +2,8 @@
 its events made up to that instant.
 
 ``money_movements`` turns one event into what it did to each line's amount, committed and paid
-totals; ``balance_at`` folds those movements back into a balance. The service stores each
-movement as it consumes its own events, so the fold can be run for any past instant.
+totals; ``balance_at`` folds those movements back into a balance. The journals keep every event
+where it was decided (``services.funding.journal``), so the fold can be run for any past instant.
 """
 
 from __future__ import annotations

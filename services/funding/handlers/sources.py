@@ -14,6 +14,7 @@ the line remembers every commitment id it decided; ledger entries have determini
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
@@ -22,9 +23,8 @@ from typing import Any
 from services.funding.domain import ids
 from services.funding.domain.envelope import Envelope
 from services.funding.handlers.budget import Budget
-from services.funding.store import FundingStore
-from shared.clock import Clock
 from shared.cloudevents import CloudEvent
+from shared.decision import Decision
 from shared.events.calls import DossierFacts, DossierSelected, StudyCommissioned
 from shared.events.contracts import ContractSigned, YearlyCommitment
 from shared.events.funding import (
@@ -35,6 +35,8 @@ from shared.events.funding import (
     YearAmount,
     total_cents,
 )
+from shared.repository import Repository
+from shared.store import ConcurrencyConflict
 
 log = logging.getLogger(__name__)
 LOCAL_AUTHORITIES = frozenset({"region", "department", "city"})
@@ -42,12 +44,11 @@ LOCAL_AUTHORITIES = frozenset({"region", "department", "city"})
 
 class SourceEvents:
     def __init__(
-        self, budget: Budget, store: FundingStore, envelope: Envelope, clock: Clock
+        self, budget: Budget, ledgers: Repository[PromiseRecorded], envelope: Envelope
     ) -> None:
         self.budget = budget
-        self.store = store
+        self.ledgers = ledgers
         self.envelope = envelope
-        self.clock = clock
 
     async def dossier_selected(self, event: CloudEvent, data: DossierSelected) -> None:
         line_id = self.envelope.selected_dossier_lines.get(data.call_kind)
@@ -130,7 +131,7 @@ class SourceEvents:
 
     async def _promise(self, event: CloudEvent, **facts: Any) -> None:
         """Record a promise once per (financer, source event, item)."""
-        now = self.clock.now()
+        now = self.ledgers.clock.now()
         entry_id = ids.ledger_entry(facts["financer"], event.id, facts["item"])
         promise = PromiseRecorded(
             entry_id=entry_id,
@@ -139,7 +140,8 @@ class SourceEvents:
             recorded_at=now,
             **facts,
         )
-        await self.store.create_ledger_entry(promise, now)
+        with contextlib.suppress(ConcurrencyConflict):  # recorded by an earlier delivery
+            await self.ledgers.add(entry_id, Decision.of(promise, [promise]), now)
 
 
 def _source(event: CloudEvent) -> CommitmentSource:

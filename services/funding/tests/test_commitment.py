@@ -7,14 +7,17 @@ import pytest
 
 from services.funding.domain.commitment import (
     CommitmentState,
+    Decommitment,
+    Payment,
     commitment_from,
     decommit,
     record_payment,
 )
-from services.funding.domain.errors import RuleBroken
 from services.funding.domain.line import decide_commitment
 from services.funding.tests.support import M_EUR, NOW, line, terms
-from shared.events.funding import CommitmentMade
+from shared.decision import Decision
+from shared.errors import Conflict
+from shared.events.funding import CommitmentDecommitted, CommitmentMade, PaymentRecorded
 
 
 def commitment() -> CommitmentState:
@@ -27,15 +30,13 @@ def commitment() -> CommitmentState:
 
 
 def pay(state: CommitmentState, cents: int, payment_id: str = "p-1") -> CommitmentState:
-    return record_payment(
-        state,
-        payment_id=payment_id,
-        year=2009,
-        amount_cents=cents,
-        author="dge",
-        reference=None,
-        now=NOW,
-    )[0]
+    return record_payment(state, Payment(payment_id, 2009, cents, "dge"), NOW).state
+
+
+def give_back(
+    state: CommitmentState, decommitment_id: str, year: int, cents: int
+) -> Decision[CommitmentState]:
+    return decommit(state, Decommitment(decommitment_id, year, cents, "dge", "stopped"), NOW)
 
 
 def test_a_commitment_is_built_from_its_event() -> None:
@@ -56,70 +57,40 @@ def test_payments_add_up_to_at_most_the_commitment() -> None:
         0,
         {"2009": 5 * M_EUR},
     )
-    with pytest.raises(RuleBroken, match="0 cents left"):
+    with pytest.raises(Conflict, match="0 cents left"):
         pay(state, 1, payment_id="p-3")
 
 
 def test_a_payment_event_says_what_is_left() -> None:
-    _, event = record_payment(
-        commitment(),
-        payment_id="p-1",
-        year=2010,
-        amount_cents=M_EUR,
-        author="dge",
-        reference="mandat 12",
-        now=NOW,
-    )
+    paid = record_payment(commitment(), Payment("p-1", 2010, M_EUR, "dge", "mandat 12"), NOW)
+    [event] = paid.events
+    assert isinstance(event, PaymentRecorded)
     assert (event.paid_total_cents, event.remaining_cents, event.pole_id) == (
         M_EUR,
         4 * M_EUR,
         "minalogic",
     )
+    assert paid.answer == {
+        "payment_id": "p-1",
+        "commitment_id": "c-1",
+        "paid_total_cents": M_EUR,
+        "remaining_cents": 4 * M_EUR,
+    }
 
 
 def test_a_decommitment_never_gives_back_what_is_paid() -> None:
     paid = pay(commitment(), 4 * M_EUR)
-    with pytest.raises(RuleBroken, match="at most 100000000 cents"):
-        decommit(
-            paid,
-            decommitment_id="d-1",
-            year=2010,
-            amount_cents=2 * M_EUR,
-            author="dge",
-            reason="stopped",
-            now=NOW,
-        )
+    with pytest.raises(Conflict, match="at most 100000000 cents"):
+        give_back(paid, "d-1", 2010, 2 * M_EUR)
 
 
 def test_a_decommitment_is_bounded_by_its_year() -> None:
-    state, event = decommit(
-        commitment(),
-        decommitment_id="d-1",
-        year=2009,
-        amount_cents=2 * M_EUR,
-        author="dge",
-        reason="stopped",
-        now=NOW,
-    )
+    given_back = give_back(commitment(), "d-1", 2009, 2 * M_EUR)
+    state, [event] = given_back.state, given_back.events
+    assert isinstance(event, CommitmentDecommitted)
     assert (state.remaining_cents, event.line_id, event.year) == (3 * M_EUR, "animation", 2009)
     assert state.has_applied("d-1")
-    with pytest.raises(RuleBroken, match="for 2009"):
-        decommit(
-            state,
-            decommitment_id="d-2",
-            year=2009,
-            amount_cents=1,
-            author="dge",
-            reason="stopped",
-            now=NOW,
-        )
-    with pytest.raises(RuleBroken, match="for 2011"):
-        decommit(
-            state,
-            decommitment_id="d-3",
-            year=2011,
-            amount_cents=1,
-            author="dge",
-            reason="not a year of it",
-            now=NOW,
-        )
+    with pytest.raises(Conflict, match="for 2009"):
+        give_back(state, "d-2", 2009, 1)
+    with pytest.raises(Conflict, match="for 2011"):
+        give_back(state, "d-3", 2011, 1)

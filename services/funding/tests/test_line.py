@@ -7,7 +7,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.funding.domain.errors import RuleBroken
 from services.funding.domain.line import (
     apply_decommitment,
     decide_commitment,
@@ -15,6 +14,7 @@ from services.funding.domain.line import (
     send_transfer,
 )
 from services.funding.tests.support import M_EUR, NOW, line, terms
+from shared.errors import Conflict
 from shared.events.funding import (
     CommitmentDecommitted,
     CommitmentMade,
@@ -165,7 +165,7 @@ def test_a_transfer_never_leaves_the_giver_below_what_it_committed() -> None:
     giver = decide_commitment(
         line("intervention.rd"), terms("intervention.rd", (2009, 490 * M_EUR)), NOW
     ).state
-    with pytest.raises(RuleBroken, match="cannot give"):
+    with pytest.raises(Conflict, match="cannot give"):
         send_transfer(giver, transfer(5 * M_EUR + 1))
     assert send_transfer(giver, transfer(5 * M_EUR)).state.available_cents == 0
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from services.funding.domain.commitment import commitment_from, decommit, record_payment
+from services.funding.domain.commitment import (
+    Decommitment,
+    Payment,
+    commitment_from,
+    decommit,
+    record_payment,
+)
 from services.funding.domain.line import (
     apply_decommitment,
     decide_commitment,
@@ -16,7 +22,7 @@ from services.funding.domain.line import (
 from services.funding.domain.money import Balance, balance_at, money_movements
 from services.funding.tests.support import M_EUR, NOW, envelope, terms
 from shared.events.base import EventData
-from shared.events.funding import CommitmentMade, LineTransferred
+from shared.events.funding import CommitmentDecommitted, CommitmentMade, LineTransferred
 
 
 def test_the_balance_rebuilt_from_events_equals_the_live_totals() -> None:
@@ -37,26 +43,13 @@ def test_the_balance_rebuilt_from_events_equals_the_live_totals() -> None:
     assert isinstance(made, CommitmentMade)
     balance_day1 = Balance(105 * M_EUR, 25 * M_EUR, 0)
 
-    commitment, paid = record_payment(
-        commitment_from(made),
-        payment_id="p",
-        year=2009,
-        amount_cents=7 * M_EUR,
-        author="dge",
-        reference=None,
-        now=day2,
-    )
-    commitment, decommitted = decommit(
-        commitment,
-        decommitment_id="d",
-        year=2010,
-        amount_cents=5 * M_EUR,
-        author="dge",
-        reason="smaller",
-        now=day2,
-    )
+    paid = record_payment(commitment_from(made), Payment("p", 2009, 7 * M_EUR, "dge"), day2)
+    decommitted = decommit(paid.state, Decommitment("d", 2010, 5 * M_EUR, "dge", "smaller"), day2)
+    commitment = decommitted.state
+    [given_back] = decommitted.events
+    assert isinstance(given_back, CommitmentDecommitted)
     lines["intervention.platforms"] = apply_decommitment(
-        lines["intervention.platforms"], decommitted
+        lines["intervention.platforms"], given_back
     ).state
     moved = LineTransferred(
         transfer_id="t",
@@ -70,7 +63,7 @@ def test_the_balance_rebuilt_from_events_equals_the_live_totals() -> None:
     )
     lines["intervention.rd"] = send_transfer(lines["intervention.rd"], moved).state
     lines["intervention.platforms"] = receive_transfer(lines["intervention.platforms"], moved).state
-    events += [paid, decommitted, moved]
+    events += [*paid.events, given_back, moved]
 
     movements = [m for event in events for m in money_movements(event)]
     for line_id, state in lines.items():

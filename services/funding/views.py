@@ -1,4 +1,5 @@
-"""What everyone with a role reads: the envelope, a line, a line's balance at an instant, and
+"""The views of the budget that everyone with a role reads (``services.funding.api.reads``
+serves them): the envelope, a line, a line's balance at an instant, and
 consumption by line, sub-line, year, financer, pôle and region.
 
 Committed totals come from the lines (the documents that decide), paid totals from the
@@ -24,7 +25,7 @@ Dimension = Literal["line", "sub-line", "year", "financer", "pole", "region"]
 View = dict[str, Any]
 
 
-class BudgetReads:
+class BudgetViews:
     def __init__(self, store: FundingStore, envelope: Envelope) -> None:
         self.store = store
         self.envelope = envelope
@@ -46,11 +47,11 @@ class BudgetReads:
         return self._line_view(line_id, lines, paid)
 
     async def balance(self, line_id: str, at: datetime) -> View | None:
-        """The line's balance at ``at``, rebuilt from the recorded movements of money."""
+        """The line's balance at ``at``, folded from the movements of money its events made."""
         leaf_ids = self.envelope.leaf_ids_under(line_id)
         if not leaf_ids:
             return None
-        balance = balance_at(await self.store.movements(leaf_ids, at), leaf_ids, at)
+        balance = balance_at(await self.store.movements(leaf_ids), leaf_ids, at)
         return {
             "line_id": line_id,
             "at": at.isoformat(),
