@@ -1,22 +1,15 @@
-"""HTTP routes of notify (thin): authenticate, validate the body, call a handler, map errors."""
+"""HTTP routes of notify (thin): authenticate, validate the body, call a handler. A refusal is a
+``shared.errors.DomainError``, answered by the kernel (``shared.http``) with its status."""
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import Annotated, Any, Literal
+from collections.abc import Callable
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request, status
+from fastapi import APIRouter, Depends, Header, Request, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from services.notify.domain.subscription import InvalidSubscription, SubscriptionConflict
-from services.notify.handlers import (
-    NewSubscription,
-    NotFound,
-    SubscriptionCommands,
-    delivery_view,
-)
+from services.notify.handlers import NewSubscription, SubscriptionCommands, delivery_view
 from shared.auth import Principal
-
-Answer = dict[str, Any]
+from shared.decision import Answer
 
 
 class SubscriptionBody(BaseModel):
@@ -42,21 +35,6 @@ class ReplayBody(BaseModel):
     since: AwareDatetime
 
 
-@contextmanager
-def http_errors() -> Iterator[None]:
-    try:
-        yield
-    except NotFound as error:
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND, detail="no such subscription or delivery"
-        ) from error
-    except SubscriptionConflict as error:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(error)) from error
-    except InvalidSubscription as error:
-        detail = [{"loc": ["body", error.field], "msg": str(error), "type": "value_error"}]
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=detail) from error
-
-
 def subscriptions_router(
     commands: SubscriptionCommands, authenticated: Callable[[Request], Principal]
 ) -> APIRouter:
@@ -69,8 +47,7 @@ def subscriptions_router(
         """Subscribe a webhook or an e-mail address to events; the answer holds the signing
         secret (shown once; rotate it to get a new one)."""
         request = NewSubscription(body.channel, body.target, body.event_types, body.filters)
-        with http_errors():
-            return await commands.create(caller, request, key)
+        return await commands.create(caller, request, key)
 
     @router.get("/subscriptions")
     async def listed(caller: Caller) -> list[Answer]:
@@ -79,51 +56,42 @@ def subscriptions_router(
 
     @router.get("/subscriptions/{subscription_id}")
     async def get(subscription_id: str, caller: Caller) -> Answer:
-        with http_errors():
-            return await commands.get(caller, subscription_id)
+        return await commands.get(caller, subscription_id)
 
     @router.post("/subscriptions/{subscription_id}/pause")
     async def pause(subscription_id: str, caller: Caller, key: Key = None) -> Answer:
-        with http_errors():
-            return await commands.pause(caller, subscription_id, key)
+        return await commands.pause(caller, subscription_id, key)
 
     @router.post("/subscriptions/{subscription_id}/resume")
     async def resume(subscription_id: str, caller: Caller, key: Key = None) -> Answer:
-        with http_errors():
-            return await commands.resume(caller, subscription_id, key)
+        return await commands.resume(caller, subscription_id, key)
 
     @router.delete("/subscriptions/{subscription_id}")
     async def delete(subscription_id: str, caller: Caller, key: Key = None) -> Answer:
-        with http_errors():
-            return await commands.delete(caller, subscription_id, key)
+        return await commands.delete(caller, subscription_id, key)
 
     @router.post("/subscriptions/{subscription_id}/rotate-secret")
     async def rotate_secret(subscription_id: str, caller: Caller, key: Key = None) -> Answer:
         """A new signing secret; the previous one stays valid for a while (both sign)."""
-        with http_errors():
-            return await commands.rotate_secret(caller, subscription_id, key)
+        return await commands.rotate_secret(caller, subscription_id, key)
 
     @router.get("/subscriptions/{subscription_id}/deliveries")
     async def deliveries(subscription_id: str, caller: Caller) -> list[Answer]:
         """The latest deliveries, each with its log of attempts."""
-        with http_errors():
-            return await commands.deliveries(caller, subscription_id)
+        return await commands.deliveries(caller, subscription_id)
 
     @router.post("/subscriptions/{subscription_id}/replay")
     async def replay_since(subscription_id: str, body: ReplayBody, caller: Caller) -> Answer:
         """Send again everything the subscription matched since an instant."""
-        with http_errors():
-            return await commands.replay_since(caller, subscription_id, body.since)
+        return await commands.replay_since(caller, subscription_id, body.since)
 
     @router.get("/deliveries/{delivery_id}", tags=["deliveries"])
     async def delivery(delivery_id: str, caller: Caller) -> Answer:
-        with http_errors():
-            return delivery_view(await commands.delivery(caller, delivery_id))
+        return delivery_view(await commands.delivery(caller, delivery_id))
 
     @router.post("/deliveries/{delivery_id}/replay", tags=["deliveries"])
     async def replay(delivery_id: str, caller: Caller) -> Answer:
         """Send one delivery again, with the same webhook-id."""
-        with http_errors():
-            return await commands.replay_delivery(caller, delivery_id)
+        return await commands.replay_delivery(caller, delivery_id)
 
     return router

@@ -17,15 +17,18 @@ from services.notify.api import subscriptions_router
 from services.notify.dispatcher import Dispatcher
 from services.notify.handlers import SubscriptionCommands
 from services.notify.metrics import NotifyMetrics
+from services.notify.recorder import CONSUMED_TOPICS, DeliveryRecorder
 from services.notify.senders import MailSender, WebhookSender
 from services.notify.settings import NotifySettings
 from services.notify.store import (
     DELIVERIES,
     SUBSCRIPTIONS,
-    DeliveryRepository,
-    SubscriptionRepository,
+    Deliveries,
+    DeliveryLeases,
+    MongoDeliverySearch,
+    MongoSubscriptionSearch,
+    subscription_repository,
 )
-from services.notify.subscribers import CONSUMED_TOPICS, DeliveryRecorder
 from shared.auth import authenticator
 from shared.clock import SystemClock
 from shared.consumer import EventHandlers
@@ -39,6 +42,7 @@ from shared.events.notify import (
     SubscriptionSecretRotated,
 )
 from shared.service import build_runtime, create_service_app
+from shared.store import AggregateStore
 from shared.topics import NOTIFY_DELIVERY, NOTIFY_SUBSCRIPTION
 
 DESCRIPTION = (
@@ -53,8 +57,12 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
     clock = SystemClock()
     metrics = NotifyMetrics(runtime.registry)
     runtime.outbox_relay([SUBSCRIPTIONS, DELIVERIES])
-    subscriptions = SubscriptionRepository(runtime.db, runtime.wake_relay)
-    deliveries = DeliveryRepository(runtime.db, runtime.wake_relay)
+    subscription_store = AggregateStore(runtime.db[SUBSCRIPTIONS], runtime.wake_relay)
+    delivery_store = AggregateStore(runtime.db[DELIVERIES], runtime.wake_relay)
+    subscriptions = subscription_repository(subscription_store, clock)
+    subscription_search = MongoSubscriptionSearch(subscription_store.collection)
+    deliveries = Deliveries(delivery_store, clock)
+    delivery_search = MongoDeliverySearch(delivery_store.collection)
 
     client = httpx.AsyncClient(
         timeout=settings.notify_request_timeout_seconds,
@@ -65,29 +73,31 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
     dispatcher = Dispatcher(
         settings,
         deliveries,
+        DeliveryLeases(delivery_store.collection),
         subscriptions,
         WebhookSender(client, settings.notify_allow_private_targets),
         MailSender(settings),
         metrics,
         clock,
     )
-    recorder = DeliveryRecorder(subscriptions, deliveries, dispatcher.wake, clock)
+    recorder = DeliveryRecorder(subscription_search, deliveries, dispatcher.wake, clock)
     commands = SubscriptionCommands(
         subscriptions,
+        subscription_search,
         deliveries,
-        clock,
+        delivery_search,
         settings.notify_allow_private_targets,
         timedelta(seconds=settings.notify_secret_overlap_seconds),
         dispatcher.wake,
     )
 
     async def create_indexes() -> None:
-        await subscriptions.create_indexes()
-        await deliveries.create_indexes()
+        await subscription_search.create_indexes()
+        await delivery_search.create_indexes()
 
     async def refresh_gauges() -> None:
-        metrics.pending.set(await deliveries.count_pending())
-        metrics.disabled.set(await subscriptions.count_disabled())
+        metrics.pending.set(await delivery_search.count_pending())
+        metrics.disabled.set(await subscription_search.count_disabled())
 
     runtime.startup.append(create_indexes)
     runtime.background.append(dispatcher.run)

@@ -25,8 +25,9 @@ from services.notify.domain.subscription import (
 from services.notify.metrics import NotifyMetrics
 from services.notify.senders import MailSender, Sent, WebhookSender
 from services.notify.settings import NotifySettings
-from services.notify.store import DeliveryRepository, SubscriptionRepository
+from services.notify.store import Deliveries, DeliveryLeases
 from shared.clock import Clock
+from shared.repository import Repository
 from shared.store import retry_on_conflict
 from shared.waiting import woken_or_timed_out
 
@@ -37,8 +38,9 @@ class Dispatcher:
     def __init__(
         self,
         settings: NotifySettings,
-        deliveries: DeliveryRepository,
-        subscriptions: SubscriptionRepository,
+        deliveries: Deliveries,
+        leases: DeliveryLeases,
+        subscriptions: Repository[Subscription],
         webhooks: WebhookSender,
         mail: MailSender,
         metrics: NotifyMetrics,
@@ -46,6 +48,7 @@ class Dispatcher:
     ) -> None:
         self._clock = clock
         self._deliveries = deliveries
+        self._leases = leases
         self._subscriptions = subscriptions
         self._webhooks = webhooks
         self._mail = mail
@@ -120,14 +123,12 @@ class Dispatcher:
         self._told.update(due)
         told = list(self._told)[:free]
         self._told.difference_update(told)
-        claimed = await self._deliveries.claim(told, now, self._lease)
+        claimed = await self._leases.claim(told, now, self._lease)
         search_in = self._poll
         if scan and len(claimed) >= free:
             search_in = 0.0  # the search was due: it comes as soon as a slot is free
         elif scan:
-            found, next_search = await self._deliveries.claim_due(
-                now, self._lease, free - len(claimed)
-            )
+            found, next_search = await self._leases.claim_due(now, self._lease, free - len(claimed))
             claimed += found
             if next_search is not None:
                 search_in = min(search_in, max((next_search - now).total_seconds(), 0.0))
@@ -145,7 +146,7 @@ class Dispatcher:
         subscription = None
         if delivery.subscription_id is not None:
             found = await self._subscriptions.get(delivery.subscription_id)
-            subscription = found[1] if found else None
+            subscription = found.state if found else None
         started_at, started = self._clock.now(), time.monotonic()
         sent = await self._send(delivery, subscription, started_at)
         latency = time.monotonic() - started
@@ -186,15 +187,12 @@ class Dispatcher:
             found = await self._subscriptions.get(subscription_id)
             if found is None:
                 return
-            loaded, subscription = found
             now = self._clock.now()
             if outcome == Outcome.DELIVERED:
-                healed = record_success(subscription)
-                if healed is not None:
-                    await self._subscriptions.save(loaded, healed, None, now)
-                return
-            decided = record_failure(subscription, now, gave_up, self._policy)
-            if decided is not None:
-                await self._subscriptions.save(loaded, decided[0], decided[1], now)
+                decision = record_success(found.state)
+            else:
+                decision = record_failure(found.state, now, gave_up, self._policy)
+            if decision is not None:
+                await self._subscriptions.save(found, decision, now)
 
         await retry_on_conflict(apply)

@@ -20,7 +20,7 @@ import orjson
 from services.notify.domain.backoff import Outcome, outcome_of_status, retry_after_seconds
 from services.notify.domain.delivery import Delivery
 from services.notify.domain.mail import compose, render_html, render_text
-from services.notify.domain.signing import webhook_headers
+from services.notify.domain.webhook_signature import webhook_headers
 from services.notify.settings import NotifySettings
 from services.notify.targets import PrivateTarget, ensure_public
 

@@ -1,75 +1,76 @@
-"""Notify's two collections: ``subscriptions`` (aggregates with an outbox) and ``deliveries``
-(one document per target and event, claimed under a lease by the dispatcher)."""
+"""Notify's two collections: ``subscriptions`` and ``deliveries`` (one document per target and
+event), both aggregates saved with their events by the kernel's ``Repository``.
+
+What the domain decides goes through the repositories: a subscription's commands and health, a
+delivery's attempts and replays (``Deliveries``), each one guarded update of one document. The
+searches (``SubscriptionSearch``, ``DeliverySearch``) only read. The dispatcher's claims
+(``DeliveryLeases``) are the one raw update: a lease is the dispatcher's mechanics, not a rule
+of the domain, and it bumps the version so that any other writer re-reads the delivery.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
-from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.asynchronous.collection import AsyncCollection
 
 from services.notify.domain.delivery import (
     Attempt,
     Delivery,
     RetrySchedule,
-    after_attempt,
-    failure_event,
+    attempted,
+    replayed,
 )
 from services.notify.domain.matching import patterns_matching
 from services.notify.domain.subscription import Subscription
-from shared.events.base import EventData, OutboxEntry, new_outbox_entry
-from shared.store import (
-    AggregateStore,
-    ConcurrencyConflict,
-    Document,
-    EventsQueued,
-    Loaded,
-    Processed,
-    retry_on_conflict,
-)
+from shared.clock import Clock
+from shared.decision import Decision
+from shared.repository import Aggregates, Repository
+from shared.store import ConcurrencyConflict, Document, retry_on_conflict
 
+SERVICE = "notify"
 SUBSCRIPTIONS = "subscriptions"
 DELIVERIES = "deliveries"
-SOURCE = "notify"
 LISTED_AT_MOST = 500
 
 
-def outbox(event: EventData | None, key: str, now: datetime) -> list[OutboxEntry]:
-    return [] if event is None else [new_outbox_entry(event, source=SOURCE, key=key, time=now)]
+def subscription_repository(aggregates: Aggregates, clock: Clock) -> Repository[Subscription]:
+    return Repository(aggregates, Subscription, service=SERVICE, clock=clock, what="subscription")
 
 
-class SubscriptionRepository:
-    def __init__(self, db: AsyncDatabase[Document], on_events: EventsQueued) -> None:
-        self.store = AggregateStore(db[SUBSCRIPTIONS], on_events)
-        self.collection = self.store.collection
-
-    async def create_indexes(self) -> None:
-        await self.collection.create_index([("state.event_types", ASCENDING)])
-        await self.collection.create_index([("state.owner_subject", ASCENDING)])
-        await self.collection.create_index([("state.status", ASCENDING)])
-
-    async def get(self, subscription_id: str) -> tuple[Loaded, Subscription] | None:
-        loaded = await self.store.load(subscription_id)
-        return None if loaded is None else (loaded, Subscription.model_validate(loaded.state))
-
-    async def create(
-        self, sub: Subscription, event: EventData, now: datetime, processed: Processed | None
-    ) -> None:
-        await self.store.create(sub.id, sub.model_dump(), outbox(event, sub.id, now), processed)
-
-    async def save(
-        self,
-        loaded: Loaded,
-        sub: Subscription,
-        event: EventData | None,
-        now: datetime,
-        processed: Processed | None = None,
-    ) -> None:
-        await self.store.save(loaded, sub.model_dump(), outbox(event, sub.id, now), processed)
-
+class SubscriptionSearch(Protocol):
     async def matching(self, event_type: str) -> list[Subscription]:
         """Active subscriptions whose patterns select ``event_type`` (filters not applied)."""
+        ...
+
+    async def listed(self, owner_subject: str | None) -> list[Subscription]:
+        """The owner's subscriptions (everyone's when ``owner_subject`` is None), not deleted,
+        oldest first."""
+        ...
+
+
+class DeliverySearch(Protocol):
+    async def of_subscription(self, subscription_id: str, limit: int) -> list[Delivery]:
+        """The subscription's latest deliveries, newest first."""
+        ...
+
+    async def created_since(self, subscription_id: str, since: datetime) -> list[str]:
+        """The ids of the deliveries the subscription matched since ``since``."""
+        ...
+
+
+class MongoSubscriptionSearch:
+    def __init__(self, collection: AsyncCollection[Document]) -> None:
+        self.collection = collection
+
+    async def create_indexes(self) -> None:
+        for field in ("state.event_types", "state.owner_subject", "state.status"):
+            await self.collection.create_index([(field, ASCENDING)])
+
+    async def matching(self, event_type: str) -> list[Subscription]:
         query = {
             "state.status": "active",
             "state.event_types": {"$in": patterns_matching(event_type)},
@@ -78,7 +79,6 @@ class SubscriptionRepository:
         return [Subscription.model_validate(document["state"]) for document in documents]
 
     async def listed(self, owner_subject: str | None) -> list[Subscription]:
-        """The owner's subscriptions (everyone's when ``owner_subject`` is None), not deleted."""
         query: Document = {"state.status": {"$ne": "deleted"}}
         if owner_subject is not None:
             query["state.owner_subject"] = owner_subject
@@ -89,6 +89,84 @@ class SubscriptionRepository:
 
     async def count_disabled(self) -> int:
         return await self.collection.count_documents({"state.status": "disabled"})
+
+
+class MongoDeliverySearch:
+    def __init__(self, collection: AsyncCollection[Document]) -> None:
+        self.collection = collection
+
+    async def create_indexes(self) -> None:
+        await self.collection.create_index(
+            [("state.status", ASCENDING), ("state.next_attempt_at", ASCENDING)]
+        )
+        await self.collection.create_index(
+            [("state.subscription_id", ASCENDING), ("state.created_at", ASCENDING)]
+        )
+
+    async def of_subscription(self, subscription_id: str, limit: int) -> list[Delivery]:
+        cursor = (
+            self.collection.find({"state.subscription_id": subscription_id}, {"state": 1})
+            .sort("state.created_at", DESCENDING)
+            .limit(limit)
+        )
+        return [Delivery.model_validate(d["state"]) for d in await cursor.to_list(limit)]
+
+    async def created_since(self, subscription_id: str, since: datetime) -> list[str]:
+        query = {"state.subscription_id": subscription_id, "state.created_at": {"$gte": since}}
+        return [d["_id"] for d in await self.collection.find(query, {"_id": 1}).to_list(None)]
+
+    async def count_pending(self) -> int:
+        return await self.collection.count_documents({"state.status": "pending"})
+
+
+class Deliveries:
+    """What happens to a delivery, as the domain decides it: recorded once, each attempt logged
+    (``attempted``), sent again by hand (``replayed``); each a guarded save with its events."""
+
+    def __init__(self, aggregates: Aggregates, clock: Clock) -> None:
+        self.repository = Repository(
+            aggregates, Delivery, service=SERVICE, clock=clock, what="delivery"
+        )
+        self._clock = clock
+
+    async def record(self, delivery: Delivery) -> bool:
+        """Insert the delivery; False when it was already recorded (the same event again)."""
+        try:
+            await self.repository.add(delivery.id, Decision.of(delivery), self._clock.now())
+        except ConcurrencyConflict:
+            return False
+        return True
+
+    async def get(self, delivery_id: str) -> Delivery | None:
+        found = await self.repository.get(delivery_id)
+        return None if found is None else found.state
+
+    async def finish(
+        self,
+        delivery_id: str,
+        attempt: Attempt,
+        schedule: RetrySchedule,
+        retry_after: float | None,
+    ) -> Delivery:
+        """Log the attempt and decide what comes next, as of the attempt's start; re-read and
+        decide again if a replay or a claim changed the delivery meanwhile."""
+
+        async def apply() -> Delivery:
+            found = await self.repository.require(delivery_id)
+            decision = attempted(found.state, attempt, schedule, retry_after)
+            await self.repository.save(found, decision, attempt.at)
+            return decision.state
+
+        return await retry_on_conflict(apply)
+
+    async def replay(self, delivery_ids: Iterable[str]) -> int:
+        """Make each delivery due now with a full set of retries (``replayed``), one guarded
+        save each: an attempt in flight re-reads it before logging its outcome."""
+        count = 0
+        for delivery_id in delivery_ids:
+            await self.repository.change(delivery_id, replayed)
+            count += 1
+        return count
 
 
 def due(now: datetime) -> Document:
@@ -106,38 +184,12 @@ def claimable_at(state: Document) -> datetime:
     return at
 
 
-class DeliveryRepository:
-    def __init__(self, db: AsyncDatabase[Document], on_events: EventsQueued) -> None:
-        self.store = AggregateStore(db[DELIVERIES], on_events)
-        self.collection = self.store.collection
+class DeliveryLeases:
+    """The dispatcher's claims on due deliveries: a raw guarded update that sets the lease and
+    bumps the version (the lease is the dispatcher's mechanics; the domain decides nothing)."""
 
-    async def create_indexes(self) -> None:
-        await self.collection.create_index(
-            [("state.status", ASCENDING), ("state.next_attempt_at", ASCENDING)]
-        )
-        await self.collection.create_index(
-            [("state.subscription_id", ASCENDING), ("state.created_at", ASCENDING)]
-        )
-
-    async def record(self, delivery: Delivery) -> bool:
-        """Insert the delivery; False when it was already recorded (the same event again)."""
-        try:
-            await self.store.create(delivery.id, delivery.model_dump())
-        except ConcurrencyConflict:
-            return False
-        return True
-
-    async def get(self, delivery_id: str) -> Delivery | None:
-        loaded = await self.store.load(delivery_id)
-        return None if loaded is None else Delivery.model_validate(loaded.state)
-
-    async def of_subscription(self, subscription_id: str, limit: int) -> list[Delivery]:
-        cursor = (
-            self.collection.find({"state.subscription_id": subscription_id}, {"state": 1})
-            .sort("state.created_at", DESCENDING)
-            .limit(limit)
-        )
-        return [Delivery.model_validate(d["state"]) for d in await cursor.to_list(limit)]
+    def __init__(self, collection: AsyncCollection[Document]) -> None:
+        self.collection = collection
 
     async def claim_due(
         self, now: datetime, lease: timedelta, limit: int
@@ -173,53 +225,3 @@ class DeliveryRepository:
             if document is not None:
                 claimed.append(Delivery.model_validate(document["state"]))
         return claimed
-
-    async def finish(
-        self,
-        delivery_id: str,
-        attempt: Attempt,
-        schedule: RetrySchedule,
-        retry_after: float | None,
-    ) -> Delivery:
-        """Log the attempt and decide what comes next; re-read and re-apply if a replay
-        changed the delivery meanwhile."""
-
-        async def apply() -> Delivery:
-            loaded = await self.store.load(delivery_id)
-            if loaded is None:
-                raise LookupError(delivery_id)
-            done = after_attempt(
-                Delivery.model_validate(loaded.state), attempt, schedule, retry_after
-            )
-            event = failure_event(done, attempt.at) if done.status == "failed" else None
-            await self.store.save(loaded, done.model_dump(), outbox(event, done.id, attempt.at))
-            return done
-
-        return await retry_on_conflict(apply)
-
-    async def replay_one(self, delivery_id: str, now: datetime) -> int:
-        return await self._replay({"_id": delivery_id}, now)
-
-    async def replay_since(self, subscription_id: str, since: datetime, now: datetime) -> int:
-        """Everything the subscription matched since ``since`` goes out again."""
-        query = {"state.subscription_id": subscription_id, "state.created_at": {"$gte": since}}
-        return await self._replay(query, now)
-
-    async def _replay(self, query: Document, now: datetime) -> int:
-        """Make the matching deliveries due now with a full set of retries; the version bump
-        makes an attempt in flight re-read them before saving."""
-        result = await self.collection.update_many(
-            query,
-            {
-                "$set": {
-                    "state.status": "pending",
-                    "state.next_attempt_at": now,
-                    "state.failures_since_replay": 0,
-                },
-                "$inc": {"version": 1},
-            },
-        )
-        return result.modified_count
-
-    async def count_pending(self) -> int:
-        return await self.collection.count_documents({"state.status": "pending"})

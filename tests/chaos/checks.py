@@ -16,7 +16,7 @@ from typing import Any
 
 from services.notify.domain.delivery import delivery_id
 from services.notify.domain.recipients import default_recipients, default_target_id
-from services.notify.subscribers import CONSUMED_TOPICS
+from services.notify.recorder import CONSUMED_TOPICS
 from shared.topics import CALLS_COMMAND_RESULT, CALLS_DOSSIER, CONTRACTS_CONTRACT, SERVICES
 from tests.chaos.client import Platform
 from tests.chaos.order import (

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from services.notify.app import create_app
+from services.notify.recorder import CONSUMED_TOPICS
 from services.notify.settings import NotifySettings
-from services.notify.subscribers import CONSUMED_TOPICS
 from shared.events.calls import DossierSelected
 from tests.security.poison import (
     check_dead_letter,

@@ -1,7 +1,7 @@
 """The notify service's commands, fed anything: a subscription body is valid or a
 ValidationError; a valid body makes a subscription (and an event that can be stored) or is
-refused with InvalidSubscription (422, naming the field); a webhook URL, however mangled, is
-refused with InvalidSubscription or, for its host, PrivateTarget or OSError, which the API maps
+refused with Invalid (422, naming the field); a webhook URL, however mangled, is
+refused with Invalid or, for its host, PrivateTarget or OSError, which the API maps
 to 422; never another error (a 500)."""
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from services.notify.api import ReplayBody, SubscriptionBody
-from services.notify.domain.subscription import InvalidSubscription, check_target, create
+from services.notify.domain.subscription import check_target, create
 from services.notify.targets import PrivateTarget, ensure_public
 from shared.auth import Principal
+from shared.errors import Invalid
 from tests.properties.strategies import any_input, quick, shaped_like
 
 SAMPLE = {
@@ -61,16 +62,18 @@ def test_a_valid_body_makes_a_storable_subscription_or_names_the_wrong_field(
     body: SubscriptionBody,
 ) -> None:
     try:
-        subscription, created = create(
+        decision = create(
             "sub-1", OWNER, body.channel, body.target, body.event_types, body.filters, NOW
         )
-    except InvalidSubscription as error:
+    except Invalid as error:
         refused = error
     else:
-        bson.encode(subscription.model_dump())
+        bson.encode(decision.state.model_dump())
+        [created] = decision.events
         created.model_dump_json()
         return
-    assert refused.field in {"target", "event_types", "filters"}
+    [problem] = refused.problems
+    assert problem.loc in {("target",), ("event_types",), ("filters",)}
 
 
 # Hosts that resolve without asking a DNS server (literals, localhost) or fail before it does.
@@ -102,5 +105,5 @@ async def test_any_webhook_url_is_refused_with_a_clear_error_or_accepted(url: st
     try:
         check_target("webhook", url)
         await ensure_public(url, allow_private=False)
-    except (InvalidSubscription, PrivateTarget, OSError):
+    except (Invalid, PrivateTarget, OSError):
         pass

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 
 from services.notify.domain.backoff import Outcome, retry_delay
 from shared.cloudevents import CloudEvent
+from shared.decision import Decision
 from shared.events.notify import Channel, DeliveryFailed
 from shared.store import EPOCH
 
@@ -64,9 +65,6 @@ class Delivery(BaseModel):
     next_attempt_at: datetime
     lease_until: datetime = EPOCH
     created_at: datetime
-
-    def cloud_event(self) -> CloudEvent:
-        return CloudEvent.model_validate(self.event)
 
 
 def new_delivery(
@@ -122,10 +120,21 @@ def after_attempt(
     )
 
 
-def replayed(delivery: Delivery, now: datetime) -> Delivery:
-    """Sent again, by hand: due now, with a full set of retries."""
-    return delivery.model_copy(
-        update={"status": "pending", "next_attempt_at": now, "failures_since_replay": 0}
+def attempted(
+    delivery: Delivery, attempt: Attempt, schedule: RetrySchedule, retry_after: float | None
+) -> Decision[Delivery]:
+    """An attempt is logged (``after_attempt``); a delivery that gives up says so in an event."""
+    done = after_attempt(delivery, attempt, schedule, retry_after)
+    failed = [failure_event(done, attempt.at)] if done.status == "failed" else []
+    return Decision.of(done, failed)
+
+
+def replayed(delivery: Delivery, now: datetime) -> Decision[Delivery]:
+    """Sent again, by hand: due now, with a full set of retries (its log of attempts kept)."""
+    return Decision.of(
+        delivery.model_copy(
+            update={"status": "pending", "next_attempt_at": now, "failures_since_replay": 0}
+        )
     )
 
 

@@ -136,37 +136,36 @@ def _contract_facts(data: Data) -> tuple[tuple[str, str], ...]:
     return tuple((label, value) for label, value in facts if value)
 
 
-def signature_request(data: Data) -> Mail:
-    return Mail(
-        subject=f"Signature attendue : {_contract(data)}",
-        paragraphs=(
-            f"Le contrat de performance du pôle {_pole_name(data)} est ouvert à la signature.",
-            "Votre signature est attendue : elle engage votre institution pour toute sa durée.",
-        ),
-        facts=_contract_facts(data),
-    )
+def about_contract(subject: str, *paragraphs: str) -> Callable[[Data], Mail]:
+    """A reminder about a pôle's contract: ``{contract}`` (« le contrat de performance du pôle
+    X ») and ``{pole}`` in the subject and paragraphs name it."""
+
+    def template(data: Data) -> Mail:
+        names = {"contract": _contract(data), "pole": _pole_name(data)}
+        return Mail(
+            subject=subject.format(**names),
+            paragraphs=tuple(paragraph.format(**names) for paragraph in paragraphs),
+            facts=_contract_facts(data),
+        )
+
+    return template
 
 
-def signature_overdue(data: Data) -> Mail:
-    return Mail(
-        subject=f"Rappel : {_contract(data)} attend votre signature",
-        paragraphs=(
-            f"Le délai de signature de {_contract(data)} est dépassé et votre signature manque.",
-            "Merci de signer au plus vite : le contrat ne prend effet qu'une fois signé par tous.",
-        ),
-        facts=_contract_facts(data),
-    )
-
-
-def report_overdue(data: Data) -> Mail:
-    return Mail(
-        subject=f"Rappel : rapport annuel en retard pour {_contract(data)}",
-        paragraphs=(
-            f"Le rapport annuel prévu par {_contract(data)} n'a pas été reçu à l'échéance.",
-            "Merci de le transmettre au plus vite.",
-        ),
-        facts=_contract_facts(data),
-    )
+signature_request = about_contract(
+    "Signature attendue : {contract}",
+    "Le contrat de performance du pôle {pole} est ouvert à la signature.",
+    "Votre signature est attendue : elle engage votre institution pour toute sa durée.",
+)
+signature_overdue = about_contract(
+    "Rappel : {contract} attend votre signature",
+    "Le délai de signature de {contract} est dépassé et votre signature manque.",
+    "Merci de signer au plus vite : le contrat ne prend effet qu'une fois signé par tous.",
+)
+report_overdue = about_contract(
+    "Rappel : rapport annuel en retard pour {contract}",
+    "Le rapport annuel prévu par {contract} n'a pas été reçu à l'échéance.",
+    "Merci de le transmettre au plus vite.",
+)
 
 
 def generic(event_type: str, data: Data) -> Mail:

@@ -1,7 +1,8 @@
 """The subscription aggregate: who asked, what for, where to, and whether it still sends.
 
-Every decision returns the new state and the event to publish; a decision that makes no sense in
-the current state raises ``SubscriptionConflict`` (HTTP 409).
+Every decision returns a ``Decision``: the new state, the event to publish and the answer the
+owner reads (the signing secret only right after it was made). A decision that makes no sense in
+the current state raises ``Conflict`` (HTTP 409); a body breaking a rule, ``Invalid`` (422).
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ from services.notify.domain.matching import (
     normalize_pattern,
     type_matches,
 )
-from services.notify.domain.signing import new_secret
 from services.notify.domain.visibility import may_see
+from services.notify.domain.webhook_signature import new_secret
 from shared.auth import Principal
+from shared.decision import Decision
+from shared.errors import Conflict, invalid
 from shared.events.notify import (
     Channel,
     SubscriptionCreated,
@@ -37,16 +40,6 @@ from shared.events.notify import (
 
 Status = Literal["active", "paused", "disabled", "deleted"]
 EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
-
-
-class SubscriptionConflict(Exception):
-    """The subscription's state forbids this (paused twice, rotating an e-mail's secret...)."""
-
-
-class InvalidSubscription(ValueError):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 class Secret(BaseModel):
@@ -98,6 +91,20 @@ class Subscription(BaseModel):
     def readable_by(self, principal: Principal) -> bool:
         return principal.subject == self.owner_subject or principal.has("operator")
 
+    def view(self, with_secret: bool = False) -> dict[str, Any]:
+        """What an owner reads; the signing secret only right after it was made."""
+        view = self.model_dump(mode="json", exclude={"secrets"})
+        if with_secret and self.secrets:
+            view["secret"] = self.secrets[0].value
+        return view
+
+
+def _decided(
+    sub: Subscription, event: SubscriptionFacts, with_secret: bool = False
+) -> Decision[Subscription]:
+    """A command's decision: the owner is answered with the subscription's new view."""
+    return Decision.of(sub, [event], sub.view(with_secret))
+
 
 FactsT = TypeVar("FactsT", bound=SubscriptionFacts)
 
@@ -114,17 +121,17 @@ def create(
     event_types: list[str],
     filters: dict[str, str],
     now: datetime,
-) -> tuple[Subscription, SubscriptionCreated]:
+) -> Decision[Subscription]:
     check_target(channel, target)
     if not event_types:
-        raise InvalidSubscription("event_types", "name at least one event type or prefix")
+        raise invalid(["event_types"], "name at least one event type or prefix")
     try:
         patterns = sorted({normalize_pattern(pattern) for pattern in event_types})
     except InvalidPattern as error:
-        raise InvalidSubscription("event_types", str(error)) from error
+        raise invalid(["event_types"], str(error)) from error
     for field in filters:
         if not FILTER_FIELD.match(field):
-            raise InvalidSubscription("filters", f"{field!r} is not an event field name")
+            raise invalid(["filters"], f"{field!r} is not an event field name")
     subscription = Subscription(
         id=subscription_id,
         owner_subject=owner.subject,
@@ -146,58 +153,58 @@ def create(
         event_types=patterns,
         filters=subscription.filters,
     )
-    return subscription, event
+    return _decided(subscription, event, with_secret=True)
 
 
 def check_target(channel: Channel, target: str) -> None:
     """The target's syntax; whether a webhook's host is public is checked where DNS is."""
     if channel == "email":
         if not EMAIL.match(target):
-            raise InvalidSubscription("target", "not an e-mail address")
+            raise invalid(["target"], "not an e-mail address")
         return
     try:
         parts = urlsplit(target)
         parts.port  # noqa: B018 - raises for a port that is not a number in 0-65535
         (parts.hostname or "").encode("idna")  # raises for a name no resolver takes
     except ValueError as error:
-        raise InvalidSubscription("target", f"not a valid URL: {error}") from error
+        raise invalid(["target"], f"not a valid URL: {error}") from error
     if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise InvalidSubscription("target", "a webhook is an http or https URL with a host")
+        raise invalid(["target"], "a webhook is an http or https URL with a host")
     if parts.username or parts.password:
-        raise InvalidSubscription("target", "a webhook URL may not carry credentials")
+        raise invalid(["target"], "a webhook URL may not carry credentials")
 
 
-def pause(sub: Subscription, now: datetime) -> tuple[Subscription, SubscriptionFacts]:
+def pause(sub: Subscription, now: datetime) -> Decision[Subscription]:
     if sub.status != "active":
-        raise SubscriptionConflict(f"only an active subscription can be paused; it is {sub.status}")
-    return sub.model_copy(update={"status": "paused"}), _event(SubscriptionPaused, sub, now)
+        raise Conflict(f"only an active subscription can be paused; it is {sub.status}")
+    return _decided(
+        sub.model_copy(update={"status": "paused"}), _event(SubscriptionPaused, sub, now)
+    )
 
 
-def resume(sub: Subscription, now: datetime) -> tuple[Subscription, SubscriptionFacts]:
+def resume(sub: Subscription, now: datetime) -> Decision[Subscription]:
     if sub.status not in {"paused", "disabled"}:
-        raise SubscriptionConflict(
-            f"only a paused or disabled subscription can be resumed; it is {sub.status}"
-        )
+        raise Conflict(f"only a paused or disabled subscription can be resumed; it is {sub.status}")
     resumed = sub.model_copy(
         update={"status": "active", "failing_since": None, "final_failures_in_row": 0}
     )
-    return resumed, _event(SubscriptionResumed, sub, now)
+    return _decided(resumed, _event(SubscriptionResumed, sub, now))
 
 
-def delete(sub: Subscription, now: datetime) -> tuple[Subscription, SubscriptionFacts]:
+def delete(sub: Subscription, now: datetime) -> Decision[Subscription]:
     if sub.status == "deleted":
-        raise SubscriptionConflict("the subscription is already deleted")
-    return sub.model_copy(update={"status": "deleted"}), _event(SubscriptionDeleted, sub, now)
+        raise Conflict("the subscription is already deleted")
+    return _decided(
+        sub.model_copy(update={"status": "deleted"}), _event(SubscriptionDeleted, sub, now)
+    )
 
 
-def rotate_secret(
-    sub: Subscription, now: datetime, overlap: timedelta
-) -> tuple[Subscription, SubscriptionSecretRotated]:
+def rotate_secret(sub: Subscription, now: datetime, overlap: timedelta) -> Decision[Subscription]:
     """A new secret signs from now on; the current ones stay valid for ``overlap``."""
     if sub.channel != "webhook":
-        raise SubscriptionConflict("only a webhook subscription has a signing secret")
+        raise Conflict("only a webhook subscription has a signing secret")
     if sub.status == "deleted":
-        raise SubscriptionConflict("the subscription is deleted")
+        raise Conflict("the subscription is deleted")
     until = now + overlap
     kept = [
         secret.model_copy(update={"valid_until": min(secret.valid_until or until, until)})
@@ -205,19 +212,20 @@ def rotate_secret(
         if secret.valid_at(now)
     ]
     rotated = sub.model_copy(update={"secrets": [Secret(value=new_secret()), *kept]})
-    return rotated, _event(SubscriptionSecretRotated, sub, now, previous_secret_valid_until=until)
+    event = _event(SubscriptionSecretRotated, sub, now, previous_secret_valid_until=until)
+    return _decided(rotated, event, with_secret=True)
 
 
-def record_success(sub: Subscription) -> Subscription | None:
+def record_success(sub: Subscription) -> Decision[Subscription] | None:
     """A delivery went through: the subscription is healthy again (None: nothing to save)."""
     if sub.failing_since is None and sub.final_failures_in_row == 0:
         return None
-    return sub.model_copy(update={"failing_since": None, "final_failures_in_row": 0})
+    return Decision.of(sub.model_copy(update={"failing_since": None, "final_failures_in_row": 0}))
 
 
 def record_failure(
     sub: Subscription, now: datetime, final: bool, policy: FailurePolicy
-) -> tuple[Subscription, SubscriptionDisabled | None] | None:
+) -> Decision[Subscription] | None:
     """An attempt failed (``final``: its delivery gave up). Disable the subscription when it
     has failed without a success for too long, or gave up too many deliveries in a row.
     None: nothing to save."""
@@ -234,7 +242,7 @@ def record_failure(
         reason = f"{in_row} deliveries in a row gave up"
     else:
         unchanged = (failing_since, in_row) == (sub.failing_since, sub.final_failures_in_row)
-        return None if unchanged else (updated, None)
+        return None if unchanged else Decision.of(updated)
     disabled = updated.model_copy(update={"status": "disabled"})
     event = _event(
         SubscriptionDisabled,
@@ -244,4 +252,4 @@ def record_failure(
         failing_since=failing_since,
         final_failures_in_row=in_row,
     )
-    return disabled, event
+    return Decision.of(disabled, [event])

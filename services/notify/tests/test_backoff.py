@@ -104,7 +104,9 @@ def test_a_delivery_gives_up_when_retries_are_spent_or_the_answer_is_final() -> 
     delivery = after_attempt(delivery, attempt(Outcome.RETRY, 500), SCHEDULE, None)
     assert delivery.status == "failed"
     assert failure_event(delivery, NOW).attempts == 3
-    refused = after_attempt(replayed(delivery, NOW), attempt(Outcome.FINAL, 410), SCHEDULE, None)
+    refused = after_attempt(
+        replayed(delivery, NOW).state, attempt(Outcome.FINAL, 410), SCHEDULE, None
+    )
     assert refused.status == "failed"
     assert failure_event(refused, NOW).last_error == "HTTP 410"
 
@@ -112,7 +114,7 @@ def test_a_delivery_gives_up_when_retries_are_spent_or_the_answer_is_final() -> 
 def test_a_replay_makes_a_delivery_due_now_with_every_retry_again() -> None:
     delivery = new_delivery("sub-1", "webhook", "https://x.example/h", EVENT, NOW)
     failed = after_attempt(delivery, attempt(Outcome.FINAL, 400), SCHEDULE, None)
-    again = replayed(failed, NOW + timedelta(hours=1))
+    again = replayed(failed, NOW + timedelta(hours=1)).state
     assert (again.status, again.failures_since_replay) == ("pending", 0)
     assert again.next_attempt_at == NOW + timedelta(hours=1)
     assert len(again.attempts) == 1

@@ -5,7 +5,7 @@ import time
 
 from standardwebhooks import Webhook
 
-from services.notify.domain.signing import new_secret, sign, webhook_headers
+from services.notify.domain.webhook_signature import new_secret, sign, webhook_headers
 
 BODY = b'{"id":"e-1","type":"calls.call.opened.v1"}'
 

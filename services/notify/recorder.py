@@ -12,37 +12,20 @@ from typing import Any
 
 from services.notify.domain.delivery import new_delivery
 from services.notify.domain.recipients import default_recipients, default_target_id
-from services.notify.store import DeliveryRepository, SubscriptionRepository
+from services.notify.store import Deliveries, SubscriptionSearch
 from shared.clock import Clock
 from shared.cloudevents import CloudEvent
-from shared.topics import (
-    CALLS_CALL,
-    CALLS_COMMAND_RESULT,
-    CALLS_DOSSIER,
-    CONTRACTS_CONTRACT,
-    CONTRACTS_POLE,
-    FUNDING_COMMITMENT,
-    FUNDING_LEDGER,
-    FUNDING_LINE,
-)
+from shared.topics import ALL_TOPICS, Topic
 
-CONSUMED_TOPICS = (
-    CALLS_CALL,
-    CALLS_DOSSIER,
-    CALLS_COMMAND_RESULT,
-    FUNDING_LINE,
-    FUNDING_COMMITMENT,
-    FUNDING_LEDGER,
-    CONTRACTS_CONTRACT,
-    CONTRACTS_POLE,
-)
+CONSUMED_TOPICS: tuple[Topic, ...] = tuple(t for t in ALL_TOPICS if "notify" in t.consumers)
+"""Every topic the registry says notify reads: the events of calls, funding and contracts."""
 
 
 class DeliveryRecorder:
     def __init__(
         self,
-        subscriptions: SubscriptionRepository,
-        deliveries: DeliveryRepository,
+        subscriptions: SubscriptionSearch,
+        deliveries: Deliveries,
         on_recorded: Callable[[list[str]], None],
         clock: Clock,
     ) -> None:
