@@ -5,18 +5,25 @@ from __future__ import annotations
 import uvicorn
 from fastapi import FastAPI
 
-from services.contracts.api import install_error_handlers
 from services.contracts.api.commands import contract_commands
 from services.contracts.api.poles import pole_routes
 from services.contracts.api.reads import contract_reads
 from services.contracts.clockwork import ContractMetrics, fire_due, refresh_gauges
 from services.contracts.handlers import ContractHandlers
 from services.contracts.settings import ContractsSettings
-from services.contracts.store import CONTRACTS, POLES, ContractRepository, PoleRepository
+from services.contracts.store import (
+    CONTRACTS,
+    POLES,
+    ContractQueries,
+    ContractRepository,
+    PoleQueries,
+    PoleRepository,
+)
 from shared.auth import authenticator
 from shared.clock import Clock
 from shared.events.contracts import CONTRACT_EVENTS, POLE_EVENTS
 from shared.service import build_runtime, create_service_app
+from shared.store import AggregateStore
 from shared.topics import CONTRACTS_CONTRACT, CONTRACTS_POLE
 
 
@@ -26,39 +33,47 @@ def create_app(settings: ContractsSettings | None = None, clock: Clock | None = 
     runtime = build_runtime(settings)
     if clock is not None:
         runtime.clock = clock
-    contracts = ContractRepository(runtime.db, runtime.wake_relay)
-    poles = PoleRepository(runtime.db, runtime.wake_relay)
+    contracts = ContractRepository(
+        AggregateStore(runtime.db[CONTRACTS], runtime.wake_relay), runtime.clock
+    )
+    poles = PoleRepository(AggregateStore(runtime.db[POLES], runtime.wake_relay), runtime.clock)
+    contract_queries = ContractQueries(runtime.db[CONTRACTS])
+    pole_queries = PoleQueries(runtime.db[POLES])
     runtime.outbox_relay([CONTRACTS, POLES])
-    handlers = ContractHandlers(contracts, poles, runtime.clock)
+    handlers = ContractHandlers(
+        contracts, poles, lambda pole_id: contract_queries.find(pole_id=pole_id)
+    )
     metrics = ContractMetrics(runtime.registry)
 
-    runtime.startup += [contracts.create_indexes, poles.create_indexes, poles.load_reference]
+    runtime.startup += [
+        contract_queries.create_indexes,
+        pole_queries.create_indexes,
+        poles.load_reference,
+    ]
 
     runtime.every(
         settings.contracts_clock_seconds,
-        lambda: fire_due(contracts, runtime.clock, metrics),
+        lambda: fire_due(contracts, contract_queries.due, metrics),
         "contract clock",
     )
     runtime.every(
         settings.metrics_refresh_seconds,
-        lambda: refresh_gauges(contracts, runtime.clock, metrics),
+        lambda: refresh_gauges(contract_queries, runtime.clock, metrics),
         "contract gauges",
     )
     runtime.declare_publications({CONTRACTS_CONTRACT: CONTRACT_EVENTS, CONTRACTS_POLE: POLE_EVENTS})
     authenticate = authenticator(settings.auth_secret.get_secret_value())
-    app = create_service_app(
+    return create_service_app(
         runtime,
         title="Pôles 2.0 — contracts",
         description="Performance contracts of the pôles de compétitivité, from the strategic "
         "roadmap to the evaluation; the reference list of pôles and their labels.",
         routers=[
             contract_commands(handlers, authenticate),
-            contract_reads(contracts, runtime.clock, authenticate),
-            pole_routes(handlers, authenticate),
+            contract_reads(contracts, contract_queries, runtime.clock, authenticate),
+            pole_routes(handlers, pole_queries, authenticate),
         ],
     )
-    install_error_handlers(app)
-    return app
 
 
 def main() -> None:

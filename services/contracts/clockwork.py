@@ -2,22 +2,29 @@
 
 The clock job asks the store for the contracts whose ``next_clock_at`` has passed, and for each
 one runs ``tick`` and saves its events with the flags that stop them firing again, in one
-guarded update: two instances, or a restart, cannot raise the same event twice.
+guarded update (``ContractRepository.save``): two instances, or a restart, cannot raise the same
+event twice.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from services.contracts.domain.clocks import reports_overdue, signature_overdue, tick
 from services.contracts.domain.contract import STATUSES
-from services.contracts.store import ContractRepository
+from services.contracts.store import ContractQueries, ContractRepository
 from shared.clock import Clock
 from shared.store import retry_on_conflict
 
 log = logging.getLogger(__name__)
+
+Due = Callable[[datetime], Awaitable[list[str]]]
+"""The ids of the contracts with a clock event due at an instant (``ContractQueries.due``)."""
 
 
 class ContractMetrics:
@@ -43,30 +50,32 @@ class ContractMetrics:
         )
 
 
-async def fire_due(contracts: ContractRepository, clock: Clock, metrics: ContractMetrics) -> int:
-    """One pass of the clock; returns how many events it raised."""
+async def fire_due(contracts: ContractRepository, due: Due, metrics: ContractMetrics) -> int:
+    """One pass of the clock over the contracts ``due`` names; returns how many events it
+    raised."""
     raised = 0
-    for contract_id in await contracts.due(clock.now()):
-
-        async def attempt(contract_id: str = contract_id) -> int:
-            found = await contracts.load(contract_id)
-            if found is None:
-                return 0
-            loaded, contract = found
-            now = clock.now()
-            events = tick(contract, now)
-            if events:
-                await contracts.save(loaded, contract, events, now, None)
-            for event in events:
-                metrics.clock_events.labels(event.type_name).inc()
-            return len(events)
-
-        raised += await retry_on_conflict(attempt)
+    for contract_id in await due(contracts.clock.now()):
+        raised += await retry_on_conflict(functools.partial(fire, contracts, contract_id, metrics))
     return raised
 
 
+async def fire(contracts: ContractRepository, contract_id: str, metrics: ContractMetrics) -> int:
+    """Raise what is due on one contract, flagged in the same save; nothing is saved when
+    nothing is due (another instance may have raised it first)."""
+    found = await contracts.get(contract_id)
+    if found is None:
+        return 0
+    now = contracts.clock.now()
+    decision = tick(found.state, now)
+    if decision.events:
+        await contracts.save(found, decision, now)
+    for event in decision.events:
+        metrics.clock_events.labels(event.type_name).inc()
+    return len(decision.events)
+
+
 async def refresh_gauges(
-    contracts: ContractRepository, clock: Clock, metrics: ContractMetrics
+    contracts: ContractQueries, clock: Clock, metrics: ContractMetrics
 ) -> None:
     now = clock.now()
     every = await contracts.find()

@@ -1,57 +1,42 @@
-"""Commands: load the aggregate, let the domain decide, save state + events (+ the idempotency
-key) in one guarded update, retrying when another writer won the race.
+"""Commands on contracts and pôles, written on the kernel's ``Repository``: load the aggregate,
+let the domain decide, save state + events (+ the idempotency id) in one guarded update, retrying
+when another writer won the race.
 
-A command carrying an ``Idempotency-Key`` records ``cmd:<subject>:<key>`` with its answer in the
-same save; a repeat returns that answer and emits nothing.
+A command carrying an ``Idempotency-Key`` records ``cmd:<subject>:<key>`` (``command_id``) with
+its answer in the same save; a repeat returns that answer and emits nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
-from services.contracts.domain import signing
+from services.contracts.domain import signatures
 from services.contracts.domain.contract import Contract
-from services.contracts.domain.errors import Conflict, Forbidden, NotFound, invalid
-from services.contracts.domain.pole import Decision
+from services.contracts.domain.pole import LabelDecision
 from services.contracts.domain.terms import PartyInput, Terms, to_parties
 from services.contracts.store import ContractRepository, PoleRepository
-from shared.clock import Clock
-from shared.events.base import EventData
-from shared.store import Processed, retry_on_conflict
+from shared.auth import Principal
+from shared.decision import Answer, Decision
+from shared.errors import Conflict, Forbidden, invalid
+from shared.repository import command_id
 
-Answer = dict[str, Any]
-Decide = Callable[[Contract, datetime], list[EventData]]
+Decide = Callable[[Contract, datetime], Decision[Contract]]
+ContractsOfPole = Callable[[str], Awaitable[list[Contract]]]
+"""The contracts a pôle already has (the store's query; a list in memory in tests)."""
 
 
 @dataclass(frozen=True)
 class Command:
-    """Who asks, and the idempotency key they gave (if any)."""
+    """Who asks (their roles), and the command's idempotency id if they gave a key."""
 
-    subject: str
     roles: frozenset[str]
-    idempotency_key: str | None = None
+    idempotency: str | None = None
 
-    @property
-    def processed_id(self) -> str | None:
-        if self.idempotency_key is None:
-            return None
-        return f"cmd:{self.subject}:{self.idempotency_key}"
-
-    def processed(self, answer: Answer) -> Processed | None:
-        pid = self.processed_id
-        return None if pid is None else Processed(pid, answer)
-
-
-def contract_answer(contract: Contract, events: list[EventData]) -> Answer:
-    return {
-        "contract_id": contract.contract_id,
-        "status": contract.status,
-        "version": contract.current.version,
-        "events": [e.type_name for e in events],
-    }
+    @classmethod
+    def of(cls, principal: Principal, idempotency_key: str | None) -> Command:
+        return cls(principal.roles, command_id(principal.subject, idempotency_key))
 
 
 @dataclass(frozen=True)
@@ -65,36 +50,45 @@ class DraftRequest:
 
 
 class ContractHandlers:
-    def __init__(self, contracts: ContractRepository, poles: PoleRepository, clock: Clock) -> None:
+    def __init__(
+        self,
+        contracts: ContractRepository,
+        poles: PoleRepository,
+        contracts_of_pole: ContractsOfPole,
+    ) -> None:
         self.contracts = contracts
         self.poles = poles
-        self.clock = clock
+        self.contracts_of_pole = contracts_of_pole
 
     async def draft(self, command: Command, request: DraftRequest) -> Answer:
+        """One contract per pôle and period: a repeat of the same command gets its first answer,
+        any other draft naming them is refused before anything else is checked."""
         contract_id = Contract.id_for(request.pole_id, request.period_start_year)
         if "state" not in command.roles and f"pole:{request.pole_id}" not in command.roles:
             raise Forbidden(f"only pole:{request.pole_id} or the State draft its contract")
 
-        async def attempt() -> Answer:
-            found = await self.contracts.load(contract_id)
-            if found is not None:
-                answer = _repeat(command, found[0].answer_for)
-                if answer is not None:
-                    return answer
-                raise Conflict(f"{contract_id} exists: one contract per pôle and period")
-            pole = await self.poles.load(request.pole_id)
-            if pole is None:
-                raise invalid(
-                    ("pole_id",), f"{request.pole_id} is not a pôle of the reference list"
-                )
-            now = self.clock.now()
-            pole[1].require_contract_allowed(now)
-            await self._refuse_overlap(request)
-            parties = to_parties(request.parties, request.pole_id, tuple(pole[1].region_codes))
-            contract, events = signing.draft(
+        def exists() -> Conflict:
+            return Conflict(f"{contract_id} exists: one contract per pôle and period")
+
+        found = await self.contracts.get(contract_id)
+        if found is not None:
+            earlier = found.answer_for(command.idempotency)
+            if earlier is not None:
+                return earlier
+            raise exists()
+        pole = await self.poles.get(request.pole_id)
+        if pole is None:
+            raise invalid(("pole_id",), f"{request.pole_id} is not a pôle of the reference list")
+        record = pole.state
+        record.require_contract_allowed(self.contracts.clock.now())
+        await self._refuse_overlap(request)
+        parties = to_parties(request.parties, request.pole_id, tuple(record.region_codes))
+
+        def decide(now: datetime) -> Decision[Contract]:
+            return signatures.draft(
                 pole_id=request.pole_id,
-                pole_name=pole[1].name,
-                region_codes=pole[1].region_codes,
+                pole_name=record.name,
+                region_codes=record.region_codes,
                 start_year=request.period_start_year,
                 end_year=request.period_end_year,
                 signature_deadline=request.signature_deadline,
@@ -102,14 +96,11 @@ class ContractHandlers:
                 terms=request.terms,
                 now=now,
             )
-            answer = contract_answer(contract, events)
-            await self.contracts.add(contract, events, now, command.processed(answer))
-            return answer
 
-        return await retry_on_conflict(attempt)
+        return await self.contracts.create(contract_id, decide, command.idempotency, exists)
 
     async def _refuse_overlap(self, request: DraftRequest) -> None:
-        for other in await self.contracts.find(pole_id=request.pole_id):
+        for other in await self.contracts_of_pole(request.pole_id):
             if (
                 other.period_start_year <= request.period_end_year
                 and request.period_start_year <= other.period_end_year
@@ -118,53 +109,27 @@ class ContractHandlers:
 
     async def change(self, command: Command, contract_id: str, decide: Decide) -> Answer:
         """Apply one command to one contract."""
-
-        async def attempt() -> Answer:
-            found = await self.contracts.load(contract_id)
-            if found is None:
-                raise NotFound(f"no contract {contract_id}")
-            loaded, contract = found
-            answer = _repeat(command, loaded.answer_for)
-            if answer is not None:
-                return answer
-            now = self.clock.now()
-            events = decide(contract, now)
-            answer = contract_answer(contract, events)
-            await self.contracts.save(loaded, contract, events, now, command.processed(answer))
-            return answer
-
-        return await retry_on_conflict(attempt)
+        return await self.contracts.change(contract_id, decide, command.idempotency)
 
     async def edit_terms(
         self, command: Command, contract_id: str, parties: list[PartyInput], terms: Terms
     ) -> Answer:
-        def decide(contract: Contract, now: datetime) -> list[EventData]:
+        def decide(contract: Contract, now: datetime) -> Decision[Contract]:
             named = to_parties(parties, contract.pole_id, tuple(contract.region_codes))
-            return signing.edit(contract, named, terms, command.roles, now)
+            return signatures.edit(contract, named, terms, command.roles, now)
 
         return await self.change(command, contract_id, decide)
 
     async def decide_label(
-        self, command: Command, pole_id: str, decision: Decision, decided_on: date, reference: str
+        self,
+        command: Command,
+        pole_id: str,
+        decision: LabelDecision,
+        decided_on: date,
+        reference: str,
     ) -> Answer:
-        async def attempt() -> Answer:
-            found = await self.poles.load(pole_id)
-            if found is None:
-                raise NotFound(f"no pôle {pole_id}")
-            loaded, pole = found
-            answer = _repeat(command, loaded.answer_for)
-            if answer is not None:
-                return answer
-            event = pole.decide(decision, decided_on, reference)
-            answer = {"pole_id": pole_id, "status": pole.status, "events": [event.type_name]}
-            await self.poles.save(
-                loaded, pole, [event], self.clock.now(), command.processed(answer)
-            )
-            return answer
-
-        return await retry_on_conflict(attempt)
-
-
-def _repeat(command: Command, answer_for: Callable[[str], Answer | None]) -> Answer | None:
-    pid = command.processed_id
-    return None if pid is None else answer_for(pid)
+        return await self.poles.change(
+            pole_id,
+            lambda pole, _: pole.decide(decision, decided_on, reference),
+            command.idempotency,
+        )

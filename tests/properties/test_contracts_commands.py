@@ -25,12 +25,12 @@ from services.contracts.api.bodies import (
     SignatureBody,
     TermsBody,
 )
-from services.contracts.domain import execution, signing
+from services.contracts.domain import execution, signatures
 from services.contracts.domain.contract import Contract
-from services.contracts.domain.errors import DomainError
 from services.contracts.domain.terms import Roadmap, to_parties
 from services.contracts.tests import builders
-from shared.events.base import EventData
+from shared.decision import Decision
+from shared.errors import DomainError
 from tests.properties.strategies import any_input, quick, shaped_like
 
 SAMPLES: dict[type[BaseModel], dict[str, Any]] = {
@@ -68,7 +68,7 @@ def valid(model: type[BaseModel]) -> st.SearchStrategy[Any]:
     return st.one_of(st.just(SAMPLES[model]), shaped_like(model)).flatmap(parsed)
 
 
-Decide = Callable[[Contract, frozenset[str], datetime], list[EventData]]
+Decide = Callable[[Contract, frozenset[str], datetime], Decision[Contract]]
 ROLES = [
     frozenset({"state"}),
     frozenset({f"pole:{builders.POLE}"}),
@@ -81,19 +81,19 @@ NOW = builders.paris(2010, 3, 1)
 
 
 def edit(body: TermsBody) -> Decide:
-    def decide(c: Contract, roles: frozenset[str], now: datetime) -> list[EventData]:
+    def decide(c: Contract, roles: frozenset[str], now: datetime) -> Decision[Contract]:
         parties = to_parties(body.parties, c.pole_id, tuple(c.region_codes))
-        return signing.edit(c, parties, body.terms, roles, now)
+        return signatures.edit(c, parties, body.terms, roles, now)
 
     return decide
 
 
 commands: st.SearchStrategy[tuple[str, Decide]] = st.one_of(
     valid(TermsBody).map(lambda b: ("edit", edit(b))),
-    valid(Roadmap).map(lambda b: ("roadmap", lambda c, r, t: signing.annex_roadmap(c, b, r, t))),
-    st.just(("open", signing.open_for_signature)),
+    valid(Roadmap).map(lambda b: ("roadmap", lambda c, r, t: signatures.annex_roadmap(c, b, r, t))),
+    st.just(("open", signatures.open_for_signature)),
     valid(SignatureBody).map(
-        lambda b: ("sign", lambda c, r, t: signing.sign(c, b.party_id, b.signatory_name, r, t))
+        lambda b: ("sign", lambda c, r, t: signatures.sign(c, b.party_id, b.signatory_name, r, t))
     ),
     valid(ReportBody).map(
         lambda b: (
@@ -146,13 +146,13 @@ def test_each_command_is_refused_leaving_the_contract_as_it_was_or_applied(
             assert contract.model_dump() == before, f"{name} refused but changed the contract"
             continue
         assert Contract.model_validate(contract.model_dump(mode="json")) == contract
-        for applied in outcome:
+        for applied in outcome.events:
             applied.model_dump_json()
 
 
 def attempt(
     decide: Decide, contract: Contract, roles: frozenset[str]
-) -> list[EventData] | DomainError:
+) -> Decision[Contract] | DomainError:
     try:
         return decide(contract, roles, NOW)
     except DomainError as error:

@@ -10,7 +10,7 @@ from fastapi import Header
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from services.contracts.domain.contract import Rating
-from services.contracts.domain.pole import Decision
+from services.contracts.domain.pole import LabelDecision
 from services.contracts.domain.terms import Amount, Identifier, Name, PartyInput, Terms, Text
 from shared.events.contracts import IndicatorValue
 
@@ -79,6 +79,6 @@ class EvaluationBody(Body):
 
 
 class LabelDecisionBody(Body):
-    decision: Decision
+    decision: LabelDecision
     decided_on: date = Field(examples=["2010-05-11"])
     reference: Name = Field(examples=["CIADT of 11 May 2010"])

@@ -18,11 +18,12 @@ from services.contracts.api.bodies import (
     SignatureBody,
     TermsBody,
 )
-from services.contracts.domain import execution, signing
+from services.contracts.domain import execution, signatures
 from services.contracts.domain.calendar import default_signature_deadline
 from services.contracts.domain.terms import Roadmap
-from services.contracts.handlers import Answer, Command, ContractHandlers, DraftRequest
+from services.contracts.handlers import Command, ContractHandlers, DraftRequest
 from shared.auth import Principal, require_roles
+from shared.decision import Answer
 
 Authenticate = Callable[[Request], Principal]
 
@@ -36,7 +37,7 @@ def contract_commands(handlers: ContractHandlers, authenticate: Authenticate) ->
         def command(
             principal: Annotated[Principal, Depends(check)], idempotency_key: IdempotencyKey = None
         ) -> Command:
-            return Command(principal.subject, principal.roles, idempotency_key)
+            return Command.of(principal, idempotency_key)
 
         return Depends(command)
 
@@ -67,13 +68,17 @@ def contract_commands(handlers: ContractHandlers, authenticate: Authenticate) ->
     @router.put("/{contract_id}/roadmap", summary="Annex the strategic roadmap")
     async def annex_roadmap(contract_id: str, body: Roadmap, command: Author) -> Answer:
         return await handlers.change(
-            command, contract_id, lambda c, now: signing.annex_roadmap(c, body, command.roles, now)
+            command,
+            contract_id,
+            lambda c, now: signatures.annex_roadmap(c, body, command.roles, now),
         )
 
     @router.post("/{contract_id}/open-for-signature", summary="Ask every party to sign")
     async def open_for_signature(contract_id: str, command: Author) -> Answer:
         return await handlers.change(
-            command, contract_id, lambda c, now: signing.open_for_signature(c, command.roles, now)
+            command,
+            contract_id,
+            lambda c, now: signatures.open_for_signature(c, command.roles, now),
         )
 
     @router.post(
@@ -87,7 +92,9 @@ def contract_commands(handlers: ContractHandlers, authenticate: Authenticate) ->
         return await handlers.change(
             command,
             contract_id,
-            lambda c, now: signing.sign(c, body.party_id, body.signatory_name, command.roles, now),
+            lambda c, now: signatures.sign(
+                c, body.party_id, body.signatory_name, command.roles, now
+            ),
         )
 
     @router.post("/{contract_id}/reports", summary="Report a year's indicator values (the pôle)")

@@ -9,14 +9,15 @@ from fastapi import APIRouter, Depends, Request
 
 from services.contracts.api.bodies import IdempotencyKey, LabelDecisionBody
 from services.contracts.api.reads import EVERY_ROLE
-from services.contracts.domain.errors import NotFound
 from services.contracts.domain.pole import LabelStatus
-from services.contracts.handlers import Answer, Command, ContractHandlers
+from services.contracts.handlers import Command, ContractHandlers
+from services.contracts.store import PoleQueries
 from shared.auth import Principal, require_roles
+from shared.decision import Answer
 
 
 def pole_routes(
-    handlers: ContractHandlers, authenticate: Callable[[Request], Principal]
+    handlers: ContractHandlers, poles: PoleQueries, authenticate: Callable[[Request], Principal]
 ) -> APIRouter:
     router = APIRouter(prefix="/poles", tags=["pôles"])
     Reader = Annotated[Principal, Depends(require_roles(authenticate, *EVERY_ROLE))]
@@ -26,17 +27,11 @@ def pole_routes(
     async def find(
         _: Reader, status: LabelStatus | None = None, region: str | None = None
     ) -> list[dict[str, Any]]:
-        return [
-            p.model_dump(mode="json")
-            for p in await handlers.poles.find(status=status, region=region)
-        ]
+        return [p.model_dump(mode="json") for p in await poles.find(status=status, region=region)]
 
     @router.get("/{pole_id}", summary="One pôle and its label history")
     async def read(pole_id: str, _: Reader) -> dict[str, Any]:
-        found = await handlers.poles.load(pole_id)
-        if found is None:
-            raise NotFound(f"no pôle {pole_id}")
-        return found[1].model_dump(mode="json")
+        return (await handlers.poles.require(pole_id)).state.model_dump(mode="json")
 
     @router.post(
         "/{pole_id}/label-decisions",
@@ -50,9 +45,12 @@ def pole_routes(
         principal: State,
         idempotency_key: IdempotencyKey = None,
     ) -> Answer:
-        command = Command(principal.subject, principal.roles, idempotency_key)
         return await handlers.decide_label(
-            command, pole_id, body.decision, body.decided_on, body.reference
+            Command.of(principal, idempotency_key),
+            pole_id,
+            body.decision,
+            body.decided_on,
+            body.reference,
         )
 
     return router

@@ -5,18 +5,19 @@ indicator reports."""
 # No ``from __future__ import annotations``: FastAPI must see the dependencies that the local
 # ``Annotated`` aliases carry when it reads the route signatures.
 from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
 from services.contracts.domain.clocks import reports_overdue, signature_overdue
 from services.contracts.domain.contract import Contract, Status
-from services.contracts.domain.errors import NotFound
 from services.contracts.domain.progress import progress
 from services.contracts.domain.visibility import UNVALIDATED_EVENTS, sees_unvalidated_reports
-from services.contracts.store import ContractRepository
+from services.contracts.store import ContractQueries, ContractRepository
 from shared.auth import Principal, require_roles
 from shared.clock import Clock
+from shared.store import Document
 
 EVERY_ROLE = ("state", "cdc", "region:*", "pole:*", "operator", "integrator")
 View = dict[str, Any]
@@ -60,17 +61,30 @@ def signature_row(contract: Contract, now_overdue: bool) -> View:
     }
 
 
+def history_entry(entry: Document) -> View:
+    """One event of a contract's history as the history read shows it: ``id``, ``type``,
+    ``time`` (ISO 8601) and ``data``. The repository keeps the id as ``event_id`` and the time
+    as a date (documents saved before it kept ``id`` and the text)."""
+    time = entry["time"]
+    return {
+        "id": entry.get("event_id", entry.get("id")),
+        "type": entry["type"],
+        "time": time.isoformat() if isinstance(time, datetime) else time,
+        "data": entry["data"],
+    }
+
+
 def contract_reads(
-    contracts: ContractRepository, clock: Clock, authenticate: Callable[[Request], Principal]
+    contracts: ContractRepository,
+    queries: ContractQueries,
+    clock: Clock,
+    authenticate: Callable[[Request], Principal],
 ) -> APIRouter:
     router = APIRouter(tags=["contract reads"])
     Reader = Annotated[Principal, Depends(require_roles(authenticate, *EVERY_ROLE))]
 
     async def one(contract_id: str) -> Contract:
-        found = await contracts.load(contract_id)
-        if found is None:
-            raise NotFound(f"no contract {contract_id}")
-        return found[1]
+        return (await contracts.require(contract_id)).state
 
     @router.get("/contracts", summary="Contracts by pôle, region and status")
     async def find(
@@ -80,7 +94,7 @@ def contract_reads(
         status: Status | None = None,
     ) -> list[View]:
         return [
-            summary(c) for c in await contracts.find(pole_id=pole_id, region=region, status=status)
+            summary(c) for c in await queries.find(pole_id=pole_id, region=region, status=status)
         ]
 
     @router.get("/contracts/{contract_id}", summary="One contract, all its terms and versions")
@@ -96,8 +110,9 @@ def contract_reads(
 
     @router.get("/contracts/{contract_id}/history", summary="Every event of the contract")
     async def history(contract_id: str, reader: Reader) -> View:
-        contract = await one(contract_id)
-        events = await contracts.history(contract_id) or []
+        found = await contracts.require(contract_id)
+        contract = found.state
+        events = [history_entry(e) for e in found.loaded.state.get("history", [])]
         if not sees_unvalidated_reports(reader.roles, contract):
             events = [e for e in events if e["type"] not in UNVALIDATED_EVENTS]
         return {"contract_id": contract_id, "events": events}
@@ -114,7 +129,7 @@ def contract_reads(
         now = clock.now()
         rows = [
             signature_row(c, signature_overdue(c, now))
-            for c in await contracts.find(pole_id=pole_id, region=region)
+            for c in await queries.find(pole_id=pole_id, region=region)
         ]
         return {
             "as_of": now.isoformat(),

@@ -19,14 +19,17 @@ from services.contracts.domain.calendar import (
     signature_overdue_from,
     year_start,
 )
-from services.contracts.domain.contract import UNSIGNED, Contract
-from services.contracts.domain.signing import activate_if_due
+from services.contracts.domain.contract import UNSIGNED, Contract, decided
+from services.contracts.domain.signatures import activate_if_due
 from services.contracts.domain.terms import Milestone
+from shared.decision import Decision
 from shared.events.base import EventData
 from shared.events.contracts import MilestoneMissed, ReportOverdue, SignatureOverdue
 
 
-def tick(contract: Contract, now: datetime) -> list[EventData]:
+def tick(contract: Contract, now: datetime) -> Decision[Contract]:
+    """What is due at ``now``, flagged in the contract so that it is raised once (no event when
+    nothing is due)."""
     events: list[EventData] = []
     if _signature_pending(contract) and now >= signature_overdue_from(contract.signature_deadline):
         contract.signature_overdue_at = now
@@ -60,7 +63,7 @@ def tick(contract: Contract, now: datetime) -> list[EventData]:
                     detected_at=now,
                 )
             )
-    return events
+    return decided(contract, *events)
 
 
 def next_clock_at(contract: Contract) -> datetime | None:

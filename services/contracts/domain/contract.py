@@ -1,8 +1,9 @@
 """The contract aggregate's data, and the facts every one of its events carries.
 
-The commands that change a contract live beside it: ``signing`` (draft to signed), ``execution``
-(active to closed) and ``clocks`` (what the passing of time raises). Each mutates the contract
-and returns the events it produced; the handler saves both in one guarded update.
+The commands that change a contract live beside it: ``signatures`` (draft to signed),
+``execution`` (active to closed) and ``clocks`` (what the passing of time raises). Each changes
+the contract and returns a ``Decision`` (``decided``): the contract, the events it produced and
+the command's answer; the handler saves them in one guarded update.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from services.contracts.domain.errors import Conflict, Forbidden, NotFound
 from services.contracts.domain.terms import Programme, Roadmap, Terms
+from shared.decision import Decision
+from shared.errors import Conflict, Forbidden, NotFound
+from shared.events.base import EventData
 from shared.events.contracts import IndicatorValue, Party
 
 Status = Literal[
@@ -160,3 +163,15 @@ class Contract(BaseModel):
         """The pôle drafts and edits its own contract; the State may too."""
         if "state" not in roles and f"pole:{self.pole_id}" not in roles:
             raise Forbidden(f"only pole:{self.pole_id} or the State edit this contract")
+
+
+def decided(contract: Contract, *events: EventData) -> Decision[Contract]:
+    """The contract as changed, its events, and what the command answers: the contract's id,
+    status and version and the types of the events it produced."""
+    answer = {
+        "contract_id": contract.contract_id,
+        "status": contract.status,
+        "version": contract.current.version,
+        "events": [event.type_name for event in events],
+    }
+    return Decision.of(contract, events, answer)

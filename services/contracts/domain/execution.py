@@ -12,10 +12,11 @@ from services.contracts.domain.contract import (
     Rating,
     Report,
     TermsVersion,
+    decided,
 )
-from services.contracts.domain.errors import Conflict, Forbidden, Invalid, NotFound, Problem
 from services.contracts.domain.terms import Terms, check_terms
-from shared.events.base import EventData
+from shared.decision import Decision
+from shared.errors import Conflict, Forbidden, Invalid, NotFound, Problem, invalid
 from shared.events.contracts import (
     ContractAmended,
     ContractClosed,
@@ -37,21 +38,17 @@ def report_indicators(
     values: list[IndicatorValue],
     roles: frozenset[str],
     now: datetime,
-) -> list[EventData]:
+) -> Decision[Contract]:
     if f"pole:{contract.pole_id}" not in roles:
         raise Forbidden(f"only pole:{contract.pole_id} reports this contract's indicators")
     contract.require_status("active", doing="report indicators")
     if period not in contract.years():
-        raise Invalid(
-            [
-                Problem(
-                    ("period",),
-                    f"outside the period {contract.period_start_year}-{contract.period_end_year}",
-                )
-            ]
+        raise invalid(
+            ("period",),
+            f"outside the period {contract.period_start_year}-{contract.period_end_year}",
         )
     if now < year_start(period):
-        raise Invalid([Problem(("period",), f"{period} has not begun")])
+        raise invalid(("period",), f"{period} has not begun")
     known = contract.terms.indicator_ids()
     problems, seen = [], set()
     for i, value in enumerate(values):
@@ -67,7 +64,10 @@ def report_indicators(
         raise Conflict(f"the report for {period} is already {previous.status}")
     contract.reports = [r for r in contract.reports if r.period != period]
     contract.reports.append(Report(period=period, values=values, reported_at=now))
-    return [IndicatorReported(**contract.facts(), period=period, values=values, reported_at=now)]
+    return decided(
+        contract,
+        IndicatorReported(**contract.facts(), period=period, values=values, reported_at=now),
+    )
 
 
 def _submitted(contract: Contract, period: int) -> Report:
@@ -81,25 +81,28 @@ def _submitted(contract: Contract, period: int) -> Report:
     return report
 
 
-def validate_report(contract: Contract, period: int, now: datetime) -> list[EventData]:
+def validate_report(contract: Contract, period: int, now: datetime) -> Decision[Contract]:
     report = _submitted(contract, period)
     report.status, report.decided_at = "validated", now
-    return [
-        ReportValidated(**contract.facts(), period=period, values=report.values, validated_at=now)
-    ]
+    return decided(
+        contract,
+        ReportValidated(**contract.facts(), period=period, values=report.values, validated_at=now),
+    )
 
 
 def send_back_report(
     contract: Contract, period: int, reason: str, now: datetime
-) -> list[EventData]:
+) -> Decision[Contract]:
     report = _submitted(contract, period)
     report.status, report.decided_at, report.reason = "sent-back", now, reason
-    return [ReportSentBack(**contract.facts(), period=period, reason=reason, sent_back_at=now)]
+    return decided(
+        contract, ReportSentBack(**contract.facts(), period=period, reason=reason, sent_back_at=now)
+    )
 
 
 def complete_milestone(
     contract: Contract, milestone_id: str, roles: frozenset[str], now: datetime
-) -> list[EventData]:
+) -> Decision[Contract]:
     contract.require_author(roles)
     contract.require_status("active", doing="mark a milestone done")
     programme = contract.programme_of(milestone_id)
@@ -108,26 +111,25 @@ def complete_milestone(
     if milestone_id in contract.done_milestones():
         raise Conflict(f"milestone {milestone_id} is already done")
     contract.milestones_done.append(MilestoneDone(milestone_id=milestone_id, completed_at=now))
-    return [
+    return decided(
+        contract,
         MilestoneCompleted(
             **contract.facts(),
             programme_id=programme.id,
             milestone_id=milestone_id,
             completed_at=now,
-        )
-    ]
+        ),
+    )
 
 
 def amend(
     contract: Contract, terms: Terms, period_end_year: int, reason: str, now: datetime
-) -> list[EventData]:
+) -> Decision[Contract]:
     """A new version of the terms; earlier versions stay readable (progress against either)."""
     contract.require_status("active", doing="amend")
     latest = contract.period_start_year + LONGEST_EXTENSION_YEARS
     if not contract.period_end_year <= period_end_year <= latest:
-        raise Invalid(
-            [Problem(("period_end_year",), f"between {contract.period_end_year} and {latest}")]
-        )
+        raise invalid(("period_end_year",), f"between {contract.period_end_year} and {latest}")
     check_terms(terms, contract.parties, contract.period_start_year, period_end_year)
     contract.versions.append(
         TermsVersion(
@@ -138,7 +140,8 @@ def amend(
             reason=reason,
         )
     )
-    return [
+    return decided(
+        contract,
         ContractAmended(
             **contract.facts(),
             reason=reason,
@@ -146,21 +149,24 @@ def amend(
             period_end_year=period_end_year,
             financing=terms.financing,
             amended_at=now,
-        )
-    ]
+        ),
+    )
 
 
-def evaluate(contract: Contract, rating: Rating, comments: str, now: datetime) -> list[EventData]:
+def evaluate(
+    contract: Contract, rating: Rating, comments: str, now: datetime
+) -> Decision[Contract]:
     contract.require_status("active", doing="evaluate (a contract is evaluated once, when active)")
     contract.evaluation = Evaluation(rating=rating, comments=comments, evaluated_at=now)
     contract.status = "evaluated"
-    return [
-        ContractEvaluated(**contract.facts(), rating=rating, comments=comments, evaluated_at=now)
-    ]
+    return decided(
+        contract,
+        ContractEvaluated(**contract.facts(), rating=rating, comments=comments, evaluated_at=now),
+    )
 
 
-def close(contract: Contract, now: datetime) -> list[EventData]:
+def close(contract: Contract, now: datetime) -> Decision[Contract]:
     contract.require_status("evaluated", doing="close (evaluate it first)")
     contract.status = "closed"
     contract.closed_at = now
-    return [ContractClosed(**contract.facts(), closed_at=now)]
+    return decided(contract, ContractClosed(**contract.facts(), closed_at=now))

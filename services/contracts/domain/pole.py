@@ -15,13 +15,13 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from services.contracts.domain.calendar import day_start, year_start
-from services.contracts.domain.errors import Conflict
-from shared.events.base import EventData
+from shared.decision import Decision
+from shared.errors import Conflict
 from shared.events.contracts import PoleDelabelled, PoleLabelled, PoleRenewed
 from shared.reference.poles import GROUP_3_2008, Pole
 
 LabelStatus = Literal["labelled", "reconfiguring", "candidate", "delabelled"]
-Decision = Literal["labelled", "renewed", "delabelled"]
+LabelDecision = Literal["labelled", "renewed", "delabelled"]
 
 PHASE_1_EVALUATION = date(2008, 6, 18)
 GROUP_3_LABEL_UNTIL = year_start(2010)
@@ -106,8 +106,11 @@ class PoleRecord(BaseModel):
                 f"{self.pole_id} may not receive a contract now: its label is {self.status}{when}"
             )
 
-    def decide(self, decision: Decision, decided_on: date, reference: str) -> EventData:
-        allowed_from: dict[Decision, tuple[LabelStatus, ...]] = {
+    def decide(
+        self, decision: LabelDecision, decided_on: date, reference: str
+    ) -> Decision[PoleRecord]:
+        """The pôle's new label, the event that tells it, and the command's answer."""
+        allowed_from: dict[LabelDecision, tuple[LabelStatus, ...]] = {
             "labelled": ("candidate",),
             "renewed": ("reconfiguring",),
             "delabelled": ("labelled", "reconfiguring"),
@@ -131,4 +134,6 @@ class PoleRecord(BaseModel):
             "reference": reference,
         }
         event = {"labelled": PoleLabelled, "renewed": PoleRenewed, "delabelled": PoleDelabelled}
-        return event[decision](**facts)
+        told = event[decision](**facts)
+        answer = {"pole_id": self.pole_id, "status": self.status, "events": [told.type_name]}
+        return Decision.of(self, [told], answer)

@@ -12,7 +12,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from services.contracts.domain.errors import Invalid, Location, Problem
+from shared.errors import Invalid, Location, Problem
 from shared.events.contracts import Party, PartyKind, YearlyCommitment
 from shared.reference.regions import REGION_NAMES
 

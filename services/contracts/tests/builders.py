@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from services.contracts.domain import signing
+from services.contracts.domain import signatures
 from services.contracts.domain.calendar import default_signature_deadline
 from services.contracts.domain.contract import Contract
 from services.contracts.domain.terms import PartyInput, Roadmap, Terms, to_parties
 from shared.clock import PARIS
+from shared.decision import Decision
 
 POLE = "aerospace-valley"
 REGIONS = ("73", "72")
@@ -90,7 +91,7 @@ def roadmap_json() -> dict[str, Any]:
 
 def drafted(now: datetime | None = None) -> Contract:
     parties = to_parties([PartyInput.model_validate(p) for p in parties_json()], POLE, REGIONS)
-    contract, _ = signing.draft(
+    return signatures.draft(
         pole_id=POLE,
         pole_name="Aerospace Valley",
         region_codes=list(REGIONS),
@@ -100,16 +101,15 @@ def drafted(now: datetime | None = None) -> Contract:
         parties=parties,
         terms=Terms.model_validate(terms_json()),
         now=now or paris(2009, 2, 1),
-    )
-    return contract
+    ).state
 
 
 def open_contract() -> Contract:
     contract = drafted()
-    signing.annex_roadmap(
+    signatures.annex_roadmap(
         contract, Roadmap.model_validate(roadmap_json()), OWN_POLE, paris(2009, 3, 1)
     )
-    signing.open_for_signature(contract, OWN_POLE, paris(2009, 4, 1))
+    signatures.open_for_signature(contract, OWN_POLE, paris(2009, 4, 1))
     return contract
 
 
@@ -120,8 +120,13 @@ def roles_for(party_id: str) -> frozenset[str]:
 def active_contract() -> Contract:
     contract = open_contract()
     for party_id in ALL_PARTY_IDS:
-        signing.sign(contract, party_id, "Signatory", roles_for(party_id), paris(2009, 6, 17))
+        signatures.sign(contract, party_id, "Signatory", roles_for(party_id), paris(2009, 6, 17))
     return contract
 
 
 SOME_DAY = date(2010, 1, 15)
+
+
+def kinds(decision: Decision[Any]) -> list[str]:
+    """The short names of a decision's events (``signed`` for ``contracts.contract.signed.v1``)."""
+    return [e.type_name.split(".")[2] for e in decision.events]

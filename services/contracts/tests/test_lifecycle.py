@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from services.contracts.domain import execution, signing
+from services.contracts.domain import execution, signatures
 from services.contracts.domain.clocks import tick
 from services.contracts.domain.progress import progress
 from services.contracts.domain.terms import Roadmap, Terms
@@ -16,17 +16,15 @@ from services.contracts.tests.builders import (
     POLE,
     active_contract,
     drafted,
+    kinds,
     open_contract,
     paris,
     roadmap_json,
     roles_for,
     terms_json,
 )
+from shared.events.base import EventData
 from shared.events.contracts import ContractSigned, IndicatorValue
-
-
-def types(events: list) -> list[str]:  # type: ignore[type-arg]
-    return [e.type_name.split(".")[2] for e in events]
 
 
 def test_draft_to_open_for_signature() -> None:
@@ -34,31 +32,34 @@ def test_draft_to_open_for_signature() -> None:
     assert contract.contract_id == f"contract:{POLE}:2009"
     assert contract.status == "drafted"
     roadmap = Roadmap.model_validate(roadmap_json())
-    assert types(signing.annex_roadmap(contract, roadmap, OWN_POLE, paris(2009, 3, 1))) == [
+    assert kinds(signatures.annex_roadmap(contract, roadmap, OWN_POLE, paris(2009, 3, 1))) == [
         "roadmap-annexed"
     ]
-    events = signing.open_for_signature(contract, OWN_POLE, paris(2009, 4, 1))
-    assert types(events) == ["opened-for-signature"]
+    decision = signatures.open_for_signature(contract, OWN_POLE, paris(2009, 4, 1))
+    assert kinds(decision) == ["opened-for-signature"]
     assert contract.model_dump()["status"] == "open-for-signature"
-    assert all(p.contact_email for p in events[0].parties)  # type: ignore[attr-defined]
+    assert all(p.contact_email for p in decision.events[0].parties)  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("order", list(itertools.permutations(ALL_PARTY_IDS))[::17])
 def test_signed_when_the_last_party_signs_in_any_order(order: tuple[str, ...]) -> None:
     contract = open_contract()
     for party_id in order[:-1]:
-        events = signing.sign(contract, party_id, "X", roles_for(party_id), paris(2009, 6, 1))
-        assert types(events) == ["party-signed"]
-    events = signing.sign(contract, order[-1], "X", roles_for(order[-1]), paris(2009, 6, 17))
-    assert types(events) == ["party-signed", "signed", "activated"]
+        decision = signatures.sign(contract, party_id, "X", roles_for(party_id), paris(2009, 6, 1))
+        assert kinds(decision) == ["party-signed"]
+    decision = signatures.sign(contract, order[-1], "X", roles_for(order[-1]), paris(2009, 6, 17))
+    assert kinds(decision) == ["party-signed", "signed", "activated"]
     assert contract.status == "active"
 
 
 def test_contract_signed_carries_what_funding_needs() -> None:
     contract = open_contract()
-    events = []
+    events: list[EventData] = []
     for party_id in ALL_PARTY_IDS:
-        events += signing.sign(contract, party_id, "X", roles_for(party_id), paris(2009, 6, 17))
+        signed_by = signatures.sign(
+            contract, party_id, "X", roles_for(party_id), paris(2009, 6, 17)
+        )
+        events += signed_by.events
     signed = next(e for e in events if isinstance(e, ContractSigned))
     wire = ContractSigned.model_validate(signed.model_dump(mode="json"))
     assert wire.contract_id == f"contract:{POLE}:2009"
@@ -72,30 +73,32 @@ def test_contract_signed_carries_what_funding_needs() -> None:
 def test_a_contract_signed_before_its_period_becomes_active_when_it_begins() -> None:
     contract = open_contract()
     for party_id in ALL_PARTY_IDS:
-        events = signing.sign(contract, party_id, "X", roles_for(party_id), paris(2008, 12, 20))
-    assert types(events)[-1] == "signed"
-    assert tick(contract, paris(2008, 12, 31, 23)) == []
-    assert types(tick(contract, paris(2009, 1, 1))) == ["activated"]
+        decision = signatures.sign(
+            contract, party_id, "X", roles_for(party_id), paris(2008, 12, 20)
+        )
+    assert kinds(decision)[-1] == "signed"
+    assert kinds(tick(contract, paris(2008, 12, 31, 23))) == []
+    assert kinds(tick(contract, paris(2009, 1, 1))) == ["activated"]
 
 
 def test_report_validate_amend_evaluate_close() -> None:
     contract = active_contract()
     value = [IndicatorValue(indicator_id="I1", value=340)]
-    assert types(
+    assert kinds(
         execution.report_indicators(contract, 2009, value, OWN_POLE, paris(2010, 1, 10))
     ) == ["indicator-reported"]
-    assert types(execution.validate_report(contract, 2009, paris(2010, 1, 20))) == [
+    assert kinds(execution.validate_report(contract, 2009, paris(2010, 1, 20))) == [
         "report-validated"
     ]
     extended = Terms.model_validate(terms_json(end_year=2012))
-    events = execution.amend(contract, extended, 2012, "extension to 2012", paris(2010, 6, 1))
-    assert types(events) == ["amended"]
-    assert events[0].version == 2  # type: ignore[attr-defined]
+    decision = execution.amend(contract, extended, 2012, "extension to 2012", paris(2010, 6, 1))
+    assert kinds(decision) == ["amended"]
+    assert decision.events[0].version == 2  # type: ignore[attr-defined]
     assert contract.period_end_year == 2012
-    assert types(
+    assert kinds(
         execution.evaluate(contract, "très performant", "clear roadmap", paris(2012, 7, 30))
     ) == ["evaluated"]
-    assert types(execution.close(contract, paris(2012, 12, 31))) == ["closed"]
+    assert kinds(execution.close(contract, paris(2012, 12, 31))) == ["closed"]
     assert contract.status == "closed"
 
 

@@ -7,9 +7,9 @@ from datetime import date
 
 import pytest
 
-from services.contracts.domain.errors import Conflict
 from services.contracts.domain.pole import PoleRecord
 from services.contracts.tests.builders import paris
+from shared.errors import Conflict
 from shared.events.contracts import PoleDelabelled, PoleLabelled, PoleRenewed
 from shared.reference.poles import DELABELLED_2010, RENEWED_2010, all_poles, poles_by_id
 
@@ -38,7 +38,7 @@ def test_group_3_poles_get_no_contract_until_renewed() -> None:
     assert not pole.may_contract_at(paris(2009, 3, 1))
     with pytest.raises(Conflict, match="reconfiguring"):
         pole.require_contract_allowed(paris(2009, 3, 1))
-    event = pole.decide("renewed", CIADT, "CIADT of 11 May 2010")
+    [event] = pole.decide("renewed", CIADT, "CIADT of 11 May 2010").events
     assert isinstance(event, PoleRenewed)
     assert event.effective_at == paris(2010, 5, 11)
     assert not pole.may_contract_at(paris(2010, 5, 10, 23))
@@ -48,14 +48,20 @@ def test_group_3_poles_get_no_contract_until_renewed() -> None:
 def test_ecotech_poles_may_contract_only_from_their_labelling() -> None:
     pole = record(ecotech_id())
     assert not pole.may_contract_at(paris(2010, 1, 1))
-    assert isinstance(pole.decide("labelled", CIADT, "CIADT of 11 May 2010"), PoleLabelled)
+    decision = pole.decide("labelled", CIADT, "CIADT of 11 May 2010")
+    assert isinstance(decision.events[0], PoleLabelled)
+    assert decision.answer == {
+        "pole_id": pole.pole_id,
+        "status": "labelled",
+        "events": [PoleLabelled.type_name],
+    }
     assert pole.may_contract_at(paris(2010, 6, 1))
     assert not pole.may_contract_at(paris(2010, 5, 10))
 
 
 def test_delabelled_poles_lose_the_label() -> None:
     pole = record(DELABELLED_2010[0])
-    event = pole.decide("delabelled", CIADT, "CIADT of 11 May 2010")
+    [event] = pole.decide("delabelled", CIADT, "CIADT of 11 May 2010").events
     assert isinstance(event, PoleDelabelled)
     assert pole.status == "delabelled"
     assert pole.label_until == paris(2010, 5, 11)

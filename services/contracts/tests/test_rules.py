@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 
-from services.contracts.domain import execution, signing
-from services.contracts.domain.errors import Conflict, Forbidden, Invalid, NotFound
+from services.contracts.domain import execution, signatures
 from services.contracts.domain.terms import PartyInput, Roadmap, Terms, check_terms, to_parties
 from services.contracts.tests.builders import (
     OWN_POLE,
@@ -23,6 +22,7 @@ from services.contracts.tests.builders import (
     roadmap_json,
     terms_json,
 )
+from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.events.contracts import IndicatorValue
 
 NOW = paris(2009, 5, 1)
@@ -39,63 +39,65 @@ def locs(error: pytest.ExceptionInfo[Invalid]) -> list[tuple[str | int, ...]]:
 def test_terms_change_only_by_amendment_once_opened() -> None:
     contract = open_contract()
     with pytest.raises(Conflict, match="only an amendment"):
-        signing.edit(contract, contract.parties, contract.terms, OWN_POLE, NOW)
+        signatures.edit(contract, contract.parties, contract.terms, OWN_POLE, NOW)
     with pytest.raises(Conflict):
-        signing.annex_roadmap(contract, Roadmap.model_validate(roadmap_json()), OWN_POLE, NOW)
+        signatures.annex_roadmap(contract, Roadmap.model_validate(roadmap_json()), OWN_POLE, NOW)
 
 
 def test_a_pole_edits_only_its_own_contract() -> None:
     contract = drafted()
     with pytest.raises(Forbidden):
-        signing.edit(contract, contract.parties, contract.terms, frozenset({"pole:minalogic"}), NOW)
-    assert signing.edit(contract, contract.parties, contract.terms, STATE, NOW)
+        signatures.edit(
+            contract, contract.parties, contract.terms, frozenset({"pole:minalogic"}), NOW
+        )
+    assert signatures.edit(contract, contract.parties, contract.terms, STATE, NOW)
 
 
 def test_a_party_signs_once() -> None:
     contract = open_contract()
-    signing.sign(contract, "region:73", "Martin Malvy", frozenset({"region:73"}), NOW)
+    signatures.sign(contract, "region:73", "Martin Malvy", frozenset({"region:73"}), NOW)
     with pytest.raises(Conflict, match="already signed"):
-        signing.sign(contract, "region:73", "Martin Malvy", frozenset({"region:73"}), NOW)
+        signatures.sign(contract, "region:73", "Martin Malvy", frozenset({"region:73"}), NOW)
     assert len(contract.signatures) == 1
 
 
 def test_only_named_parties_sign() -> None:
     contract = open_contract()
     with pytest.raises(Invalid) as error:
-        signing.sign(contract, "region:82", "X", frozenset({"region:82"}), NOW)
+        signatures.sign(contract, "region:82", "X", frozenset({"region:82"}), NOW)
     assert locs(error) == [("party_id",)]
     with pytest.raises(Forbidden):
-        signing.sign(contract, "region:73", "X", frozenset({"region:72"}), NOW)
+        signatures.sign(contract, "region:73", "X", frozenset({"region:72"}), NOW)
     with pytest.raises(Forbidden):
-        signing.sign(contract, "state", "X", frozenset({"region:73"}), NOW)
+        signatures.sign(contract, "state", "X", frozenset({"region:73"}), NOW)
     with pytest.raises(Forbidden):
-        signing.sign(contract, "department:31", "X", frozenset({"region:73"}), NOW)
+        signatures.sign(contract, "department:31", "X", frozenset({"region:73"}), NOW)
 
 
 def test_the_state_records_a_departments_paper_signature() -> None:
     contract = open_contract()
-    events = signing.sign(contract, "department:31", "Pierre Izard", STATE, NOW)
-    assert events[0].on_paper is True  # type: ignore[attr-defined]
+    decision = signatures.sign(contract, "department:31", "Pierre Izard", STATE, NOW)
+    assert decision.events[0].on_paper is True  # type: ignore[attr-defined]
     assert contract.signatures[0].recorded_by == "state"
 
 
 def test_signing_needs_the_contract_open() -> None:
     contract = drafted()
     with pytest.raises(Conflict):
-        signing.sign(contract, "state", "X", STATE, NOW)
+        signatures.sign(contract, "state", "X", STATE, NOW)
     signed = active_contract()
     with pytest.raises(Conflict, match="already signed"):
-        signing.sign(signed, "state", "X", STATE, NOW)
+        signatures.sign(signed, "state", "X", STATE, NOW)
 
 
 def test_opening_needs_a_roadmap_and_complete_terms() -> None:
     contract = drafted()
     with pytest.raises(Conflict, match="roadmap"):
-        signing.open_for_signature(contract, OWN_POLE, NOW)
-    signing.edit(contract, contract.parties, Terms(), OWN_POLE, NOW)
-    signing.annex_roadmap(contract, Roadmap.model_validate(roadmap_json()), OWN_POLE, NOW)
+        signatures.open_for_signature(contract, OWN_POLE, NOW)
+    signatures.edit(contract, contract.parties, Terms(), OWN_POLE, NOW)
+    signatures.annex_roadmap(contract, Roadmap.model_validate(roadmap_json()), OWN_POLE, NOW)
     with pytest.raises(Conflict, match="incomplete"):
-        signing.open_for_signature(contract, OWN_POLE, NOW)
+        signatures.open_for_signature(contract, OWN_POLE, NOW)
 
 
 def test_a_report_is_validated_once() -> None:

@@ -11,9 +11,16 @@ from __future__ import annotations
 from datetime import datetime
 
 from services.contracts.domain.calendar import year_start
-from services.contracts.domain.contract import EDITABLE, Contract, Signature, TermsVersion
-from services.contracts.domain.errors import Conflict, Forbidden, Invalid, Problem, invalid
+from services.contracts.domain.contract import (
+    EDITABLE,
+    Contract,
+    Signature,
+    TermsVersion,
+    decided,
+)
 from services.contracts.domain.terms import Roadmap, Terms, check_terms, incomplete
+from shared.decision import Decision
+from shared.errors import Conflict, Forbidden, invalid
 from shared.events.base import EventData
 from shared.events.contracts import (
     ContractActivated,
@@ -45,7 +52,7 @@ def draft(
     parties: list[Party],
     terms: Terms,
     now: datetime,
-) -> tuple[Contract, list[EventData]]:
+) -> Decision[Contract]:
     check_period(start_year, end_year)
     check_terms(terms, parties, start_year, end_year)
     contract = Contract(
@@ -69,31 +76,35 @@ def draft(
         signature_deadline=signature_deadline,
         drafted_at=now,
     )
-    return contract, [event]
+    return decided(contract, event)
 
 
 def edit(
     contract: Contract, parties: list[Party], terms: Terms, roles: frozenset[str], now: datetime
-) -> list[EventData]:
+) -> Decision[Contract]:
     contract.require_author(roles)
     contract.require_status(*EDITABLE, doing="edit the terms (only an amendment changes them now)")
     check_terms(terms, parties, contract.period_start_year, contract.period_end_year)
     contract.parties = parties
     contract.versions = [contract.current.model_copy(update={"terms": terms, "effective_at": now})]
-    return [ContractTermsEdited(**contract.facts(), edited_at=now)]
+    return decided(contract, ContractTermsEdited(**contract.facts(), edited_at=now))
 
 
 def annex_roadmap(
     contract: Contract, roadmap: Roadmap, roles: frozenset[str], now: datetime
-) -> list[EventData]:
+) -> Decision[Contract]:
     contract.require_author(roles)
     contract.require_status(*EDITABLE, doing="annex a roadmap")
     contract.roadmap = roadmap
     contract.status = "roadmap-annexed"
-    return [RoadmapAnnexed(**contract.facts(), **roadmap.model_dump(), annexed_at=now)]
+    return decided(
+        contract, RoadmapAnnexed(**contract.facts(), **roadmap.model_dump(), annexed_at=now)
+    )
 
 
-def open_for_signature(contract: Contract, roles: frozenset[str], now: datetime) -> list[EventData]:
+def open_for_signature(
+    contract: Contract, roles: frozenset[str], now: datetime
+) -> Decision[Contract]:
     contract.require_author(roles)
     if contract.status == "drafted":
         raise Conflict("annex the strategic roadmap before opening the contract for signature")
@@ -105,7 +116,8 @@ def open_for_signature(contract: Contract, roles: frozenset[str], now: datetime)
             + "; ".join(f"{'.'.join(map(str, p.loc))}: {p.msg}" for p in missing)
         )
     contract.status = "open-for-signature"
-    return [
+    return decided(
+        contract,
         OpenedForSignature(
             **contract.facts(),
             signature_deadline=contract.signature_deadline,
@@ -113,8 +125,8 @@ def open_for_signature(contract: Contract, roles: frozenset[str], now: datetime)
             period_end_year=contract.period_end_year,
             financing=contract.terms.financing,
             opened_at=now,
-        )
-    ]
+        ),
+    )
 
 
 def signer_for(party: Party, roles: frozenset[str]) -> str | None:
@@ -126,57 +138,43 @@ def signer_for(party: Party, roles: frozenset[str]) -> str | None:
 
 def sign(
     contract: Contract, party_id: str, signatory_name: str, roles: frozenset[str], now: datetime
-) -> list[EventData]:
+) -> Decision[Contract]:
     if contract.status in ("signed", "active", "evaluated", "closed"):
         raise Conflict(f"the contract is already signed by every party ({contract.status})")
     contract.require_status("open-for-signature", doing="sign")
     party = contract.party(party_id)
     if party is None:
-        raise Invalid([Problem(("party_id",), f"{party_id} is not a party to this contract")])
+        raise invalid(("party_id",), f"{party_id} is not a party to this contract")
     recorded_by = signer_for(party, roles)
     if recorded_by is None:
         raise Forbidden(f"these roles ({', '.join(sorted(roles))}) may not sign for {party_id}")
     if party_id not in contract.unsigned_party_ids():
         raise Conflict(f"{party_id} has already signed")
-    contract.signatures.append(
-        Signature(
-            party_id=party_id,
-            signatory_name=signatory_name,
-            signed_at=now,
-            recorded_by=recorded_by,
-            on_paper=recorded_by != party_id,
-        )
+    signature = Signature(
+        party_id=party_id,
+        signatory_name=signatory_name,
+        signed_at=now,
+        recorded_by=recorded_by,
+        on_paper=recorded_by != party_id,
     )
+    contract.signatures.append(signature)
     unsigned = contract.unsigned_party_ids()
     events: list[EventData] = [
-        PartySigned(
-            **contract.facts(),
-            party_id=party_id,
-            signatory_name=signatory_name,
-            signed_at=now,
-            recorded_by=recorded_by,
-            on_paper=recorded_by != party_id,
-            unsigned_party_ids=unsigned,
-        )
+        PartySigned(**contract.facts(), **signature.model_dump(), unsigned_party_ids=unsigned)
     ]
     if not unsigned:
         contract.status = "signed"
         events.append(
             ContractSigned(
-                contract_id=contract.contract_id,
-                version=contract.current.version,
-                pole_id=contract.pole_id,
-                pole_name=contract.pole_name,
-                region_codes=contract.region_codes,
+                **contract.facts(),
                 period_start_year=contract.period_start_year,
                 period_end_year=contract.period_end_year,
                 signed_at=now,
-                parties=contract.parties,
                 financing=contract.terms.financing,
             )
         )
         events += activate_if_due(contract, now)
-    return events
+    return decided(contract, *events)
 
 
 def activate_if_due(contract: Contract, now: datetime) -> list[EventData]:
