@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from services.funding.app import create_app
-from services.funding.settings import FundingSettings
 from services.funding.reactions import TOPICS
+from services.funding.settings import FundingSettings
 from shared.events.calls import DossierSelected
 from tests.security.poison import (
     check_dead_letter,

@@ -1,0 +1,122 @@
+"""The funding service's aggregates in memory, for component tests: chains of versions with the
+contract of ``services.funding.journal.JournalStore`` (same entries, built by the same function),
+and the handlers built on them as the app builds them on the store."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from prometheus_client import CollectorRegistry
+
+from services.funding.app import load_lines
+from services.funding.handlers.budget import Budget
+from services.funding.handlers.sources import SourceEvents
+from services.funding.journal import Applied, entry_id, journal_entry, pending_of
+from services.funding.metrics import BudgetMetrics
+from services.funding.store import COMMITMENT_FOLLOW_UPS, LINE_FOLLOW_UPS, Books
+from services.funding.tests.support import NOW, envelope
+from shared.clock import ManualClock
+from shared.events.base import EventData, OutboxEntry
+from shared.store import ConcurrencyConflict, Document, Loaded, Processed
+from tests.support.memory import MemoryAggregates
+
+
+class MemoryChain:
+    def __init__(self, name: str, follow_ups: Sequence[type[EventData]] = ()) -> None:
+        self._name = name
+        self.follow_ups = frozenset(model.type_name for model in follow_ups)
+        self.entries: dict[str, Document] = {}
+        self.published: list[OutboxEntry] = []
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    async def load(self, aggregate_id: str) -> Loaded | None:
+        versions = [e for e in self.entries.values() if e["aggregate_id"] == aggregate_id]
+        if not versions:
+            return None
+        newest = max(versions, key=lambda entry: entry["version"])
+        return Loaded(aggregate_id, newest["version"], copy.deepcopy(newest["state"]), ())
+
+    async def create(
+        self,
+        aggregate_id: str,
+        state: Document,
+        events: Sequence[OutboxEntry] = (),
+        processed: Processed | None = None,
+    ) -> None:
+        self._insert(aggregate_id, 1, state, events, processed)
+
+    async def save(
+        self,
+        loaded: Loaded,
+        state: Document,
+        events: Sequence[OutboxEntry] = (),
+        processed: Processed | None = None,
+    ) -> None:
+        self._insert(loaded.id, loaded.version + 1, state, events, processed)
+
+    async def applied(self, aggregate_id: str, decision_id: str) -> Applied | None:
+        for entry in self.entries.values():
+            if (entry["aggregate_id"], entry["decision_id"]) == (aggregate_id, decision_id):
+                return Applied(entry["_id"], entry["answer"], "pending" in entry)
+        return None
+
+    async def pending_events(self, entry_id: str) -> list[EventData]:
+        return pending_of(self.entries[entry_id])
+
+    async def done(self, entry_id: str) -> None:
+        self.entries[entry_id].pop("pending", None)
+
+    async def unfinished(self, saved_before: datetime) -> list[str]:
+        return [key for key, entry in self.entries.items() if "pending" in entry]
+
+    def _insert(
+        self,
+        aggregate_id: str,
+        version: int,
+        state: Document,
+        events: Sequence[OutboxEntry],
+        processed: Processed | None,
+    ) -> None:
+        if entry_id(aggregate_id, version) in self.entries:
+            raise ConcurrencyConflict(aggregate_id)
+        entry = journal_entry(aggregate_id, version, state, events, processed, self.follow_ups)
+        self.entries[entry["_id"]] = copy.deepcopy(entry)
+        self.published.extend(events)
+
+
+@dataclass
+class Funding:
+    """The funding handlers on in-memory parts."""
+
+    clock: ManualClock = field(default_factory=lambda: ManualClock(NOW))
+    lines: MemoryChain = field(default_factory=lambda: MemoryChain("line_journal", LINE_FOLLOW_UPS))
+    commitments: MemoryChain = field(
+        default_factory=lambda: MemoryChain("commitment_journal", COMMITMENT_FOLLOW_UPS)
+    )
+    ledgers: MemoryAggregates = field(default_factory=lambda: MemoryAggregates("ledgers"))
+    shown: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.books = Books(self.lines, self.commitments, self.ledgers, self.clock)
+        self.metrics = BudgetMetrics(CollectorRegistry(), envelope())
+        self.budget = Budget(self.books, self.metrics, self.show)
+        self.sources = SourceEvents(self.budget, self.books.ledgers, envelope())
+
+    async def show(self, commitment_id: str) -> None:
+        self.shown.append(commitment_id)
+
+    async def loaded(self) -> Funding:
+        await load_lines(self.books.lines, envelope())
+        return self
+
+    def published_types(self) -> list[str]:
+        chains = (self.lines, self.commitments)
+        return [
+            e.type for e in [*self.ledgers.published, *(x for c in chains for x in c.published)]
+        ]
