@@ -1,7 +1,9 @@
 """The HTTP API (thin): authenticate, validate the body, build the command, run the shared handler.
 
 Commands answer what the handler answers (a repeat with the same ``Idempotency-Key`` gets the
-first answer); queries read the store and show a pôle or a region only what touches it.
+first answer); queries read the store and show a pôle or a region only what touches it. A
+refusal (the kernel's ``DomainError``) propagates: the kernel answers it with its status, its
+``detail`` and its ``reason``.
 
 No ``from __future__ import annotations`` here: FastAPI must see the ``Caller`` dependency,
 built inside the router factories, as an object rather than as a name to look up.
@@ -13,30 +15,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 
-from services.calls.commands import (
-    Command,
-    CommissionStudy,
-    CompleteStudy,
-    DecideDossier,
-    OpenCall,
-    ReplaceDossier,
-    ScreenDossier,
-    SubmitDossier,
-    VoteOnPreselection,
-    WithdrawDossier,
-)
+from services.calls import commands
+from services.calls.domain import inputs
 from services.calls.domain.access import READ_ALL, ensure_readable
 from services.calls.domain.call import CallState
 from services.calls.domain.dossier import DossierState, Status
-from services.calls.domain.inputs import (
-    CallSpec,
-    DossierContent,
-    FinalDecision,
-    Screening,
-    StudyConclusions,
-    StudyOrder,
-    Vote,
-)
 from services.calls.handlers import CommandHandlers
 from services.calls.store import DossierFilter
 from services.calls.views import DossierSummary, HistoryEntry, Statistics, dossier_view, statistics
@@ -62,13 +45,13 @@ def commands_router(
     router = APIRouter(tags=["commands"], responses=ERRORS)
     Caller = Annotated[Principal, Depends(authenticate)]
 
-    async def run(principal: Principal, key: str | None, command: Command) -> JSONResponse:
+    async def run(principal: Principal, key: str | None, command: commands.Command) -> JSONResponse:
         reply = await handlers.execute(principal, key, command)
         return JSONResponse(reply["body"], status_code=reply["status_code"])
 
     @router.post("/calls", status_code=201, response_model=CallState, summary="Open a call")
-    async def post_call(body: CallSpec, caller: Caller, key: IdempotencyKey = None) -> Any:
-        return await run(caller, key, OpenCall(call=body))
+    async def post_call(body: inputs.CallSpec, caller: Caller, key: IdempotencyKey = None) -> Any:
+        return await run(caller, key, commands.OpenCall(call=body))
 
     @router.post(
         "/calls/{call_id}/dossiers",
@@ -77,47 +60,51 @@ def commands_router(
         summary="Submit a preliminary dossier; the answer is the receipt",
     )
     async def post_dossier(
-        call_id: str, body: DossierContent, caller: Caller, key: IdempotencyKey = None
+        call_id: str, body: inputs.DossierContent, caller: Caller, key: IdempotencyKey = None
     ) -> Any:
-        return await run(caller, key, SubmitDossier(call_id=call_id, content=body))
+        return await run(caller, key, commands.SubmitDossier(call_id=call_id, content=body))
 
     @router.put("/dossiers/{dossier_id}", response_model=DossierSummary, summary="Replace it")
     async def put_dossier(
-        dossier_id: str, body: DossierContent, caller: Caller, key: IdempotencyKey = None
+        dossier_id: str, body: inputs.DossierContent, caller: Caller, key: IdempotencyKey = None
     ) -> Any:
-        return await run(caller, key, ReplaceDossier(dossier_id=dossier_id, content=body))
+        return await run(caller, key, commands.ReplaceDossier(dossier_id=dossier_id, content=body))
 
     @router.post("/dossiers/{dossier_id}/withdrawal", response_model=DossierSummary)
     async def withdraw(dossier_id: str, caller: Caller, key: IdempotencyKey = None) -> Any:
-        return await run(caller, key, WithdrawDossier(dossier_id=dossier_id))
+        return await run(caller, key, commands.WithdrawDossier(dossier_id=dossier_id))
 
     @router.post("/dossiers/{dossier_id}/screening", response_model=DossierSummary)
     async def screen(
-        dossier_id: str, body: Screening, caller: Caller, key: IdempotencyKey = None
+        dossier_id: str, body: inputs.Screening, caller: Caller, key: IdempotencyKey = None
     ) -> Any:
-        return await run(caller, key, ScreenDossier(dossier_id=dossier_id, screening=body))
+        return await run(caller, key, commands.ScreenDossier(dossier_id=dossier_id, screening=body))
 
     @router.post("/dossiers/{dossier_id}/preselection-votes", response_model=DossierSummary)
-    async def vote(dossier_id: str, body: Vote, caller: Caller, key: IdempotencyKey = None) -> Any:
-        return await run(caller, key, VoteOnPreselection(dossier_id=dossier_id, vote=body))
+    async def vote(
+        dossier_id: str, body: inputs.Vote, caller: Caller, key: IdempotencyKey = None
+    ) -> Any:
+        return await run(caller, key, commands.VoteOnPreselection(dossier_id=dossier_id, vote=body))
 
     @router.post("/dossiers/{dossier_id}/study", response_model=DossierSummary)
     async def commission(
-        dossier_id: str, body: StudyOrder, caller: Caller, key: IdempotencyKey = None
+        dossier_id: str, body: inputs.StudyOrder, caller: Caller, key: IdempotencyKey = None
     ) -> Any:
-        return await run(caller, key, CommissionStudy(dossier_id=dossier_id, study=body))
+        return await run(caller, key, commands.CommissionStudy(dossier_id=dossier_id, study=body))
 
     @router.post("/dossiers/{dossier_id}/study/completion", response_model=DossierSummary)
     async def complete(
-        dossier_id: str, body: StudyConclusions, caller: Caller, key: IdempotencyKey = None
+        dossier_id: str, body: inputs.StudyConclusions, caller: Caller, key: IdempotencyKey = None
     ) -> Any:
-        return await run(caller, key, CompleteStudy(dossier_id=dossier_id, conclusions=body))
+        return await run(
+            caller, key, commands.CompleteStudy(dossier_id=dossier_id, conclusions=body)
+        )
 
     @router.post("/dossiers/{dossier_id}/decision", response_model=DossierSummary)
     async def decide(
-        dossier_id: str, body: FinalDecision, caller: Caller, key: IdempotencyKey = None
+        dossier_id: str, body: inputs.FinalDecision, caller: Caller, key: IdempotencyKey = None
     ) -> Any:
-        return await run(caller, key, DecideDossier(dossier_id=dossier_id, decision=body))
+        return await run(caller, key, commands.DecideDossier(dossier_id=dossier_id, decision=body))
 
     return router
 

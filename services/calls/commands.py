@@ -8,15 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from services.calls.domain.inputs import (
-    CallSpec,
-    DossierContent,
-    FinalDecision,
-    Screening,
-    StudyConclusions,
-    StudyOrder,
-    Vote,
-)
+from services.calls.domain import inputs
 
 Id = Annotated[str, Field(min_length=1, max_length=100)]
 
@@ -27,54 +19,53 @@ class CommandBase(BaseModel):
 
 class OpenCall(CommandBase):
     type: Literal["open-call"] = "open-call"
-    call: CallSpec
+    call: inputs.CallSpec
 
 
 class SubmitDossier(CommandBase):
     type: Literal["submit-dossier"] = "submit-dossier"
     call_id: Id
-    content: DossierContent
+    content: inputs.DossierContent
 
 
-class ReplaceDossier(CommandBase):
+class OnDossier(CommandBase):
+    """A command on one dossier, named by its id."""
+
+    dossier_id: Id
+
+
+class ReplaceDossier(OnDossier):
     type: Literal["replace-dossier"] = "replace-dossier"
-    dossier_id: Id
-    content: DossierContent
+    content: inputs.DossierContent
 
 
-class WithdrawDossier(CommandBase):
+class WithdrawDossier(OnDossier):
     type: Literal["withdraw-dossier"] = "withdraw-dossier"
-    dossier_id: Id
 
 
-class ScreenDossier(CommandBase):
+class ScreenDossier(OnDossier):
     type: Literal["screen-dossier"] = "screen-dossier"
-    dossier_id: Id
-    screening: Screening
+    screening: inputs.Screening
 
 
-class VoteOnPreselection(CommandBase):
+class VoteOnPreselection(OnDossier):
     type: Literal["vote-preselection"] = "vote-preselection"
-    dossier_id: Id
-    vote: Vote
+    vote: inputs.Vote
 
 
-class CommissionStudy(CommandBase):
+class CommissionStudy(OnDossier):
     type: Literal["commission-study"] = "commission-study"
-    dossier_id: Id
-    study: StudyOrder
+    study: inputs.StudyOrder
 
 
-class CompleteStudy(CommandBase):
+class CompleteStudy(OnDossier):
     type: Literal["complete-study"] = "complete-study"
-    dossier_id: Id
-    conclusions: StudyConclusions
+    conclusions: inputs.StudyConclusions
 
 
-class DecideDossier(CommandBase):
+class DecideDossier(OnDossier):
     type: Literal["decide-dossier"] = "decide-dossier"
-    dossier_id: Id
-    decision: FinalDecision
+    decision: inputs.FinalDecision
 
 
 DossierCommand = (

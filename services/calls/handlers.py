@@ -16,18 +16,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
-from services.calls.commands import (
-    Command,
-    CommissionStudy,
-    CompleteStudy,
-    DecideDossier,
-    OpenCall,
-    ReplaceDossier,
-    ScreenDossier,
-    SubmitDossier,
-    VoteOnPreselection,
-    WithdrawDossier,
-)
+from services.calls import commands
 from services.calls.domain import dossier as lifecycle
 from services.calls.domain.access import (
     ensure_any,
@@ -81,7 +70,9 @@ class CommandHandlers:
         self.clock = calls.clock
         self.metrics = metrics
 
-    async def execute(self, principal: Principal, key: str | None, command: Command) -> Answer:
+    async def execute(
+        self, principal: Principal, key: str | None, command: commands.Command
+    ) -> Answer:
         """Run any command; a refusal raises a DomainError (counted by reason)."""
         try:
             return await self._dispatch(principal, key, command)
@@ -89,37 +80,39 @@ class CommandHandlers:
             self.metrics.rejected.labels(error.reason).inc()
             raise
 
-    async def _dispatch(self, principal: Principal, key: str | None, command: Command) -> Answer:
+    async def _dispatch(
+        self, principal: Principal, key: str | None, command: commands.Command
+    ) -> Answer:
         match command:
-            case OpenCall(call=spec):
+            case commands.OpenCall(call=spec):
                 return await self.open_call(principal, key, spec)
-            case SubmitDossier(call_id=call_id, content=content):
+            case commands.SubmitDossier(call_id=call_id, content=content):
                 return await self.submit(principal, key, call_id, content)
             case _:
                 transition = self._transition(principal, command)
                 return await self._change(principal, key, command.dossier_id, transition)
 
-    def _transition(self, principal: Principal, command: Command) -> Transition:
+    def _transition(self, principal: Principal, command: commands.Command) -> Transition:
         """Checks the principal's role now (403 before any read) and returns the transition,
         which checks the principal against the dossier once it is loaded."""
         match command:
-            case ReplaceDossier(content=content):
+            case commands.ReplaceDossier(content=content):
                 return lambda d, now: lifecycle.replace(lead(principal, d), content, now)
-            case WithdrawDossier():
+            case commands.WithdrawDossier():
                 return lambda d, now: lifecycle.withdraw(lead(principal, d), now)
-            case ScreenDossier(screening=screening):
+            case commands.ScreenDossier(screening=screening):
                 by = voter_of(principal)
                 return lambda d, now: lifecycle.screen(d, screening, by, now)
-            case VoteOnPreselection(vote=ballot):
+            case commands.VoteOnPreselection(vote=ballot):
                 voter = voter_of(principal)
                 return lambda d, now: lifecycle.vote(d, voter, ballot, now)
-            case CommissionStudy(study=order):
+            case commands.CommissionStudy(study=order):
                 ensure_any(principal, "cdc")
                 return lambda d, now: lifecycle.commission_study(d, order, now)
-            case CompleteStudy(conclusions=conclusions):
+            case commands.CompleteStudy(conclusions=conclusions):
                 ensure_any(principal, "cdc")
                 return lambda d, now: lifecycle.complete_study(d, conclusions, now)
-            case DecideDossier(decision=decision):
+            case commands.DecideDossier(decision=decision):
                 ensure_any(principal, "state")
                 return lambda d, now: lifecycle.decide(d, decision, now)
         raise AssertionError(f"not a dossier command: {command.type}")

@@ -18,13 +18,7 @@ from services.calls.settings import CallsSettings
 from services.calls.tests.samples import IN_TIME, platform_call
 from shared.clock import ManualClock
 from shared.cloudevents import CloudEvent
-from tests.security.poison import (
-    HUGE,
-    check_dead_letter,
-    dead_letters,
-    quiet_store,
-    store_snapshot,
-)
+from tests.security import poison
 from tests.support.infra import Isolation, auth, serve, token
 from tests.support.kafka import eventually, publish_raw, read_events
 
@@ -35,7 +29,7 @@ STATE = [("authorization", f"Bearer {token('state')}".encode())]
 UNANSWERABLE = [
     b'{"command_id": "c-1", "type": ',
     orjson.dumps({"type": "open-call", "call": platform_call()}),
-    orjson.dumps(["x" * 1000] * (HUGE // 1000)),
+    orjson.dumps(["x" * 1000] * (poison.HUGE // 1000)),
     b"",
 ]
 ANSWERABLE: dict[str, tuple[dict[str, Any], list[tuple[str, bytes]], int]] = {
@@ -51,18 +45,18 @@ async def test_poison_is_dead_lettered_or_rejected_and_the_next_command_is_appli
     settings = isolation.settings(CallsSettings)
     commands = isolation.topic_prefix + "calls.command"
     async with serve(create_app(settings, clock=ManualClock(IN_TIME))) as client:
-        before = await quiet_store(settings)
+        before = await poison.quiet_store(settings)
         started = time.monotonic()
         for value in UNANSWERABLE:
             await publish_raw(commands, value, KEY, STATE)
         for body, headers, _ in ANSWERABLE.values():
             await publish_raw(commands, orjson.dumps(body), KEY, headers)
-        dead = await dead_letters(isolation, "calls", len(UNANSWERABLE))
+        dead = await poison.dead_letters(isolation, "calls", len(UNANSWERABLE))
         answers = await read_events(
             isolation, "calls.command-result", lambda events: len(events) >= len(ANSWERABLE)
         )
         all_handled_after = time.monotonic() - started
-        after_poison = await store_snapshot(settings)
+        after_poison = await poison.store_snapshot(settings)
 
         published = time.monotonic()
         valid = {"command_id": "after-poison", "type": "open-call", "call": platform_call()}
@@ -76,7 +70,7 @@ async def test_poison_is_dead_lettered_or_rejected_and_the_next_command_is_appli
 
     assert [record.value for record in dead] == UNANSWERABLE
     for record in dead:
-        check_dead_letter(record, "calls", {commands})
+        poison.check_dead_letter(record, "calls", {commands})
     assert rejections(answers) == {
         body["command_id"]: status for body, _, status in ANSWERABLE.values()
     }

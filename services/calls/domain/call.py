@@ -33,16 +33,7 @@ def ensure_in_window(opens_at: datetime, deadline: datetime, now: datetime, acti
 
 def open_call(spec: CallSpec, now: datetime, opened_by: str) -> Decision[CallState]:
     state = CallState(**spec.model_dump(), opened_at=now, opened_by=opened_by)
-    opened = CallOpened(
-        call_id=spec.call_id,
-        kind=spec.kind,
-        title=spec.title,
-        funders=list(spec.funders),
-        opens_at=spec.opens_at,
-        deadline=spec.deadline,
-        budget_line_id=spec.budget_line_id,
-        opened_at=now,
-    )
+    opened = CallOpened(**state.model_dump())  # the event's fields, read from the state
     return Decision.of(state, [opened])
 
 
@@ -51,11 +42,5 @@ def close_call(call: CallState, now: datetime, dossiers_live: int) -> Decision[C
     if call.status != "open" or now < call.deadline:
         return None
     state = call.model_copy(update={"status": "closed", "closed_at": now})
-    closed = CallClosed(
-        call_id=call.call_id,
-        kind=call.kind,
-        deadline=call.deadline,
-        closed_at=now,
-        dossiers_live=dossiers_live,
-    )
+    closed = CallClosed(**state.model_dump(), dossiers_live=dossiers_live)
     return Decision.of(state, [closed])

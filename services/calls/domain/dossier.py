@@ -7,8 +7,9 @@
     preselected ──commission study──> study-commissioned ──complete──> study-completed
     preselected | study-completed ──decide──> selected | not-selected
 
-Every other move is a 409 that changes nothing. Each transition returns the new state and the
-events it produced; the handler saves both in one guarded update.
+Every other move is a Conflict (409, reason "lifecycle") that changes nothing. Each transition
+returns a ``Decision``: the new state and the events it produced, which the handler's repository
+saves in one guarded update.
 """
 
 from __future__ import annotations

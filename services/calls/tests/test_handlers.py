@@ -7,25 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from services.calls.commands import (
-    Command,
-    CommissionStudy,
-    DecideDossier,
-    OpenCall,
-    ReplaceDossier,
-    ScreenDossier,
-    SubmitDossier,
-    VoteOnPreselection,
-    WithdrawDossier,
-)
-from services.calls.domain.inputs import (
-    CallSpec,
-    DossierContent,
-    FinalDecision,
-    Screening,
-    StudyOrder,
-    Vote,
-)
+from services.calls import commands
+from services.calls.domain import inputs
 from services.calls.tests.samples import DEADLINE, IN_TIME, OTHER_SIRET, dossier, platform_call
 from services.calls.tests.world import World
 from shared.auth import Principal
@@ -42,20 +25,20 @@ REGION_ALSACE = Principal("alsace", frozenset({"region:42"}))
 
 
 async def opened(world: World) -> None:
-    spec = CallSpec.model_validate(platform_call())
-    await world.handlers.execute(STATE, None, OpenCall(call=spec))
+    spec = inputs.CallSpec.model_validate(platform_call())
+    await world.handlers.execute(STATE, None, commands.OpenCall(call=spec))
 
 
-def submission(**changes: object) -> SubmitDossier:
-    content = DossierContent.model_validate(dossier(**changes))  # type: ignore[arg-type]
-    return SubmitDossier(call_id="PF-2008", content=content)
+def submission(**changes: object) -> commands.SubmitDossier:
+    content = inputs.DossierContent.model_validate(dossier(**changes))  # type: ignore[arg-type]
+    return commands.SubmitDossier(call_id="PF-2008", content=content)
 
 
 async def submit(world: World, key: str | None = None, **changes: object) -> Answer:
     return await world.handlers.execute(LEAD, key, submission(**changes))
 
 
-async def refused(world: World, principal: Principal, command: Command) -> DomainError:
+async def refused(world: World, principal: Principal, command: commands.Command) -> DomainError:
     with pytest.raises(DomainError) as caught:
         await world.handlers.execute(principal, None, command)
     return caught.value
@@ -89,8 +72,8 @@ async def test_a_repeated_key_returns_the_first_answer_and_emits_nothing(world: 
 
 async def test_a_repeated_withdrawal_returns_its_first_answer(world: World) -> None:
     dossier_id = (await submit(world))["body"]["dossier_id"]
-    first = await world.handlers.execute(LEAD, "w", WithdrawDossier(dossier_id=dossier_id))
-    again = await world.handlers.execute(LEAD, "w", WithdrawDossier(dossier_id=dossier_id))
+    first = await world.handlers.execute(LEAD, "w", commands.WithdrawDossier(dossier_id=dossier_id))
+    again = await world.handlers.execute(LEAD, "w", commands.WithdrawDossier(dossier_id=dossier_id))
     assert again == first
     assert world.published().count("calls.dossier.withdrawn.v1") == 1
 
@@ -107,7 +90,7 @@ async def test_one_live_dossier_per_call_carrier_and_platform_name(world: World)
 
 async def test_a_withdrawn_dossier_frees_its_carrier_and_platform_name(world: World) -> None:
     dossier_id = (await submit(world))["body"]["dossier_id"]
-    await world.handlers.execute(LEAD, None, WithdrawDossier(dossier_id=dossier_id))
+    await world.handlers.execute(LEAD, None, commands.WithdrawDossier(dossier_id=dossier_id))
     again = await submit(world)
     assert again["body"]["dossier_id"] != dossier_id
 
@@ -124,7 +107,7 @@ async def test_a_submission_to_an_unknown_call_is_not_found(world: World) -> Non
 
 async def test_only_the_lead_changes_a_partner_reads_others_get_404(world: World) -> None:
     dossier_id = (await submit(world))["body"]["dossier_id"]
-    replace = ReplaceDossier(dossier_id=dossier_id, content=submission().content)
+    replace = commands.ReplaceDossier(dossier_id=dossier_id, content=submission().content)
     assert isinstance(await refused(world, PARTNER, replace), Forbidden)
     assert isinstance(await refused(world, STRANGER, replace), NotFound)
     assert isinstance(await refused(world, REGION_MP, replace), Forbidden)
@@ -135,21 +118,23 @@ async def test_only_the_lead_changes_a_partner_reads_others_get_404(world: World
 async def test_only_state_and_cdc_decide(world: World) -> None:
     dossier_id = (await submit(world))["body"]["dossier_id"]
     world.clock.set(DEADLINE)
-    screening = ScreenDossier(dossier_id=dossier_id, screening=Screening(eligible=True))
+    screening = commands.ScreenDossier(
+        dossier_id=dossier_id, screening=inputs.Screening(eligible=True)
+    )
     for principal in (LEAD, REGION_MP, Principal("ops", frozenset({"operator"}))):
         assert isinstance(await refused(world, principal, screening), Forbidden)
     both = Principal("x", frozenset({"state", "cdc"}))
     assert isinstance(await refused(world, both, screening), Forbidden)
     await world.handlers.execute(CDC, None, screening)
-    study = CommissionStudy(
-        dossier_id=dossier_id, study=StudyOrder(cost_cents=1, cdc_share_cents=0)
+    study = commands.CommissionStudy(
+        dossier_id=dossier_id, study=inputs.StudyOrder(cost_cents=1, cdc_share_cents=0)
     )
     assert isinstance(await refused(world, STATE, study), Forbidden)
-    decision = DecideDossier(
-        dossier_id=dossier_id, decision=FinalDecision(selected=False, reasons=["x"])
+    decision = commands.DecideDossier(
+        dossier_id=dossier_id, decision=inputs.FinalDecision(selected=False, reasons=["x"])
     )
     assert isinstance(await refused(world, CDC, decision), Forbidden)
-    opening = OpenCall(call=CallSpec.model_validate(platform_call("FUI-8")))
+    opening = commands.OpenCall(call=inputs.CallSpec.model_validate(platform_call("FUI-8")))
     assert isinstance(await refused(world, LEAD, opening), Forbidden)
 
 
@@ -157,7 +142,7 @@ async def test_a_refused_command_changes_nothing_and_is_counted(world: World) ->
     dossier_id = (await submit(world))["body"]["dossier_id"]
     before = world.published()
     world.clock.set(DEADLINE)
-    error = await refused(world, LEAD, WithdrawDossier(dossier_id=dossier_id))
+    error = await refused(world, LEAD, commands.WithdrawDossier(dossier_id=dossier_id))
     assert error.reason == "window-closed"
     assert world.published() == before
     assert world.dossier_states()[0].status == "submitted"
@@ -165,7 +150,7 @@ async def test_a_refused_command_changes_nothing_and_is_counted(world: World) ->
 
 
 async def test_a_call_code_is_opened_once(world: World) -> None:
-    again = OpenCall(call=CallSpec.model_validate(platform_call()))
+    again = commands.OpenCall(call=inputs.CallSpec.model_validate(platform_call()))
     error = await refused(world, CDC, again)
     assert error.reason == "duplicate-call"
 
@@ -182,9 +167,11 @@ async def test_the_due_call_closes_once(world: World) -> None:
 async def test_decisions_are_timed_from_the_submission_in_domain_time(world: World) -> None:
     dossier_id = (await submit(world))["body"]["dossier_id"]
     world.clock.set(IN_TIME + timedelta(days=20))
-    screening = ScreenDossier(dossier_id=dossier_id, screening=Screening(eligible=True))
+    screening = commands.ScreenDossier(
+        dossier_id=dossier_id, screening=inputs.Screening(eligible=True)
+    )
     await world.handlers.execute(STATE, None, screening)
-    vote = VoteOnPreselection(dossier_id=dossier_id, vote=Vote(decision="yes"))
+    vote = commands.VoteOnPreselection(dossier_id=dossier_id, vote=inputs.Vote(decision="yes"))
     await world.handlers.execute(STATE, None, vote)
     await world.handlers.execute(CDC, None, vote)
     seconds = 20 * 24 * 3600.0

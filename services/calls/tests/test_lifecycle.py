@@ -7,40 +7,32 @@ from datetime import datetime, timedelta
 import pytest
 
 from services.calls.domain import dossier as lifecycle
+from services.calls.domain import inputs
 from services.calls.domain.call import CallState, close_call, open_call
 from services.calls.domain.dossier import DossierState
-from services.calls.domain.inputs import (
-    CallSpec,
-    DossierContent,
-    FinalDecision,
-    Screening,
-    StudyConclusions,
-    StudyOrder,
-    Vote,
-)
 from services.calls.tests.samples import DEADLINE, IN_TIME, OPENS_AT, dossier, platform_call
 from shared.clock import PARIS
 from shared.decision import Decision
 from shared.errors import Conflict, Invalid
 
 AFTER = DEADLINE + timedelta(days=30)
-YES = Vote(decision="yes")
-NO = Vote(decision="no", reasons=["no open access for SMEs"])
-CONCLUSIONS = StudyConclusions(
+YES = inputs.Vote(decision="yes")
+NO = inputs.Vote(decision="no", reasons=["no open access for SMEs"])
+CONCLUSIONS = inputs.StudyConclusions(
     business_model="services billed", legal_structure="GIE", business_plan="break-even 2012"
 )
 
 
 def the_call() -> CallState:
-    return open_call(CallSpec.model_validate(platform_call()), OPENS_AT, "dge").state
+    return open_call(inputs.CallSpec.model_validate(platform_call()), OPENS_AT, "dge").state
 
 
-def content(**changes: object) -> DossierContent:
-    return DossierContent.model_validate(dossier(**changes))  # type: ignore[arg-type]
+def content(**changes: object) -> inputs.DossierContent:
+    return inputs.DossierContent.model_validate(dossier(**changes))  # type: ignore[arg-type]
 
 
-def submitted(at: datetime = IN_TIME) -> DossierState:
-    outcome = lifecycle.submit(
+def submission(at: datetime = IN_TIME) -> Decision[DossierState]:
+    return lifecycle.submit(
         the_call(),
         content(),
         dossier_id="d1",
@@ -48,11 +40,14 @@ def submitted(at: datetime = IN_TIME) -> DossierState:
         submitted_by="aerospace-valley",
         now=at,
     )
-    return outcome.state
+
+
+def submitted(at: datetime = IN_TIME) -> DossierState:
+    return submission(at).state
 
 
 def eligible() -> DossierState:
-    return lifecycle.screen(submitted(), Screening(eligible=True), "state", AFTER).state
+    return lifecycle.screen(submitted(), inputs.Screening(eligible=True), "state", AFTER).state
 
 
 def preselected() -> DossierState:
@@ -65,14 +60,7 @@ def types(outcome: Decision[DossierState]) -> list[str]:
 
 
 def test_a_submission_gets_a_receipt_and_carries_the_poles_and_regions() -> None:
-    outcome = lifecycle.submit(
-        the_call(),
-        content(),
-        dossier_id="d1",
-        receipt_number="PF-2008-0001",
-        submitted_by="aerospace-valley",
-        now=IN_TIME,
-    )
+    outcome = submission()
     event = outcome.events[0].model_dump()
     assert types(outcome) == ["calls.dossier.submitted.v1"]
     assert event["receipt_number"] == "PF-2008-0001"
@@ -143,14 +131,14 @@ def test_after_the_deadline_nothing_changes_for_the_submitter() -> None:
 
 def test_screening_waits_for_the_deadline() -> None:
     with pytest.raises(Conflict) as refused:
-        lifecycle.screen(submitted(), Screening(eligible=True), "state", IN_TIME)
+        lifecycle.screen(submitted(), inputs.Screening(eligible=True), "state", IN_TIME)
     assert refused.value.reason == "window-open"
 
 
 def test_screening_finds_eligible_or_ineligible_with_reasons() -> None:
-    ok = lifecycle.screen(submitted(), Screening(eligible=True), "cdc", AFTER)
+    ok = lifecycle.screen(submitted(), inputs.Screening(eligible=True), "cdc", AFTER)
     assert (types(ok), ok.state.status) == (["calls.dossier.found-eligible.v1"], "eligible")
-    refusal = Screening(eligible=False, reasons=["not open to SMEs"])
+    refusal = inputs.Screening(eligible=False, reasons=["not open to SMEs"])
     ko = lifecycle.screen(submitted(), refusal, "state", AFTER)
     assert ko.state.status == "ineligible"
     assert ko.events[0].model_dump()["reasons"] == ["not open to SMEs"]
@@ -190,24 +178,26 @@ def test_each_decider_votes_once() -> None:
 
 
 def test_the_cdc_pays_at_most_80_percent_of_a_study() -> None:
-    at_most = StudyOrder(cost_cents=25_000_000, cdc_share_cents=20_000_000)
+    at_most = inputs.StudyOrder(cost_cents=25_000_000, cdc_share_cents=20_000_000)
     outcome = lifecycle.commission_study(preselected(), at_most, AFTER)
     assert types(outcome) == ["calls.study.commissioned.v1"]
     assert outcome.state.status == "study-commissioned"
-    too_much = StudyOrder(cost_cents=25_000_000, cdc_share_cents=20_000_001)
+    too_much = inputs.StudyOrder(cost_cents=25_000_000, cdc_share_cents=20_000_001)
     with pytest.raises(Invalid) as refused:
         lifecycle.commission_study(preselected(), too_much, AFTER)
     assert refused.value.detail[0]["loc"] == ["body", "cdc_share_cents"]
 
 
 def test_a_study_is_completed_then_the_dossier_selected() -> None:
-    order = StudyOrder(cost_cents=25_000_000, cdc_share_cents=20_000_000)
+    order = inputs.StudyOrder(cost_cents=25_000_000, cdc_share_cents=20_000_000)
     commissioned = lifecycle.commission_study(preselected(), order, AFTER).state
     with pytest.raises(Conflict):  # no decision while the study runs
-        lifecycle.decide(commissioned, FinalDecision(selected=True, state_grant_cents=1), AFTER)
+        lifecycle.decide(
+            commissioned, inputs.FinalDecision(selected=True, state_grant_cents=1), AFTER
+        )
     completed = lifecycle.complete_study(commissioned, CONCLUSIONS, AFTER)
     assert types(completed) == ["calls.study.completed.v1"]
-    decision = FinalDecision(
+    decision = inputs.FinalDecision(
         selected=True, state_grant_cents=200_000_000, cdc_investment_cents=50_000_000
     )
     decided_at = datetime(2009, 1, 1, 0, 30, tzinfo=PARIS)  # still 2008 in UTC
@@ -221,7 +211,7 @@ def test_a_study_is_completed_then_the_dossier_selected() -> None:
 
 
 def test_a_preselected_dossier_may_be_not_selected() -> None:
-    decision = FinalDecision(selected=False, reasons=["budget"])
+    decision = inputs.FinalDecision(selected=False, reasons=["budget"])
     outcome = lifecycle.decide(preselected(), decision, AFTER)
     assert (types(outcome), outcome.state.status) == (
         ["calls.dossier.not-selected.v1"],
@@ -236,14 +226,16 @@ def test_a_preselected_dossier_may_be_not_selected() -> None:
         (
             submitted,
             lambda d: lifecycle.commission_study(
-                d, StudyOrder(cost_cents=1, cdc_share_cents=0), AFTER
+                d, inputs.StudyOrder(cost_cents=1, cdc_share_cents=0), AFTER
             ),
         ),
         (
             eligible,
-            lambda d: lifecycle.decide(d, FinalDecision(selected=False, reasons=["x"]), AFTER),
+            lambda d: lifecycle.decide(
+                d, inputs.FinalDecision(selected=False, reasons=["x"]), AFTER
+            ),
         ),
-        (eligible, lambda d: lifecycle.screen(d, Screening(eligible=True), "state", AFTER)),
+        (eligible, lambda d: lifecycle.screen(d, inputs.Screening(eligible=True), "state", AFTER)),
         (preselected, lambda d: lifecycle.complete_study(d, CONCLUSIONS, AFTER)),
         (preselected, lambda d: lifecycle.withdraw(d, IN_TIME)),
     ],
