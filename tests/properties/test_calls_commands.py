@@ -15,17 +15,9 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from services.calls.commands import COMMANDS, Command, OpenCall, SubmitDossier
+from services.calls.domain import inputs
 from services.calls.domain.call import CallState
 from services.calls.domain.dossier import DossierState
-from services.calls.domain.inputs import (
-    CallSpec,
-    DossierContent,
-    FinalDecision,
-    Screening,
-    StudyConclusions,
-    StudyOrder,
-    Vote,
-)
 from services.calls.tests.samples import DEADLINE, IN_TIME, OTHER_SIRET, dossier, platform_call
 from services.calls.tests.world import World
 from shared.auth import Principal
@@ -68,7 +60,7 @@ def test_any_command_body_is_a_command_or_a_validation_error(body: Any) -> None:
         COMMANDS.validate_python(body)
 
 
-def contents() -> st.SearchStrategy[DossierContent]:
+def contents() -> st.SearchStrategy[inputs.DossierContent]:
     """Dossiers from the sample, with another lead, partners, carrier or amounts."""
     return st.builds(
         lambda lead, partners, siret, investment: dossier(
@@ -78,7 +70,7 @@ def contents() -> st.SearchStrategy[DossierContent]:
         st.sampled_from([(), ("pegase",), ("aerospace-valley",)]),
         st.sampled_from([OTHER_SIRET, "44306184100047"]),
         st.integers(0, 10**12),
-    ).flatmap(lambda body: _valid(DossierContent, body))
+    ).flatmap(lambda body: _valid(inputs.DossierContent, body))
 
 
 def _valid(model: Any, body: Any) -> st.SearchStrategy[Any]:
@@ -115,11 +107,11 @@ commands: st.SearchStrategy[Command] = st.one_of(
         )
         for kind, field, value in [
             ("replace-dossier", "content", contents()),
-            ("screen-dossier", "screening", shaped(Screening)),
-            ("vote-preselection", "vote", shaped(Vote)),
-            ("commission-study", "study", shaped(StudyOrder)),
-            ("complete-study", "conclusions", shaped(StudyConclusions)),
-            ("decide-dossier", "decision", shaped(FinalDecision)),
+            ("screen-dossier", "screening", shaped(inputs.Screening)),
+            ("vote-preselection", "vote", shaped(inputs.Vote)),
+            ("commission-study", "study", shaped(inputs.StudyOrder)),
+            ("complete-study", "conclusions", shaped(inputs.StudyConclusions)),
+            ("decide-dossier", "decision", shaped(inputs.FinalDecision)),
         ]
     ],
     st.builds(
@@ -134,11 +126,11 @@ commands: st.SearchStrategy[Command] = st.one_of(
 async def prepared_world() -> World:
     """An open call and one submitted dossier of Aerospace Valley (with Pégase as partner)."""
     world = World(IN_TIME)
-    await world.handlers.execute(STATE, None, OpenCall(call=CallSpec(**platform_call())))
+    await world.handlers.execute(STATE, None, OpenCall(call=inputs.CallSpec(**platform_call())))
     submitted = await world.handlers.execute(
         LEAD,
         None,
-        SubmitDossier(call_id="PF-2008", content=DossierContent(**dossier())),
+        SubmitDossier(call_id="PF-2008", content=inputs.DossierContent(**dossier())),
     )
     documents = world.dossiers.documents
     documents[SUBMITTED] = documents.pop(submitted["body"]["dossier_id"])
