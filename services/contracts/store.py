@@ -10,6 +10,7 @@ repository for the history read: the outbox is emptied once published).
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from datetime import datetime
 from typing import TypeVar
 
@@ -43,8 +44,29 @@ def contract_document(contract: Contract) -> Document:
     return {**json_document(contract), "next_clock_at": next_clock_at(contract)}
 
 
-class NamedRepository(Repository[ModelT]):
-    """A repository that refuses a command naming a missing aggregate with ``no <what> <id>``."""
+class ServiceRepository(Repository[ModelT]):
+    """A repository of this service: events from ``/poles/contracts``, documents in JSON form
+    (unless told), and a command naming a missing aggregate refused with ``no <what> <id>``."""
+
+    def __init__(
+        self,
+        aggregates: Aggregates,
+        model: type[ModelT],
+        clock: Clock,
+        what: str,
+        *,
+        history: bool = False,
+        to_document: Callable[[ModelT], Document] = json_document,
+    ) -> None:
+        super().__init__(
+            aggregates,
+            model,
+            service=SERVICE,
+            clock=clock,
+            what=what,
+            history=history,
+            to_document=to_document,
+        )
 
     async def require(self, aggregate_id: str) -> Found[ModelT]:
         found = await self.get(aggregate_id)
@@ -53,29 +75,16 @@ class NamedRepository(Repository[ModelT]):
         return found
 
 
-class ContractRepository(NamedRepository[Contract]):
+class ContractRepository(ServiceRepository[Contract]):
     def __init__(self, aggregates: Aggregates, clock: Clock) -> None:
         super().__init__(
-            aggregates,
-            Contract,
-            service=SERVICE,
-            clock=clock,
-            what="contract",
-            history=True,
-            to_document=contract_document,
+            aggregates, Contract, clock, "contract", history=True, to_document=contract_document
         )
 
 
-class PoleRepository(NamedRepository[PoleRecord]):
+class PoleRepository(ServiceRepository[PoleRecord]):
     def __init__(self, aggregates: Aggregates, clock: Clock) -> None:
-        super().__init__(
-            aggregates,
-            PoleRecord,
-            service=SERVICE,
-            clock=clock,
-            what="pôle",
-            to_document=json_document,
-        )
+        super().__init__(aggregates, PoleRecord, clock, "pôle")
 
     async def load_reference(self) -> None:
         """Insert the pôles of the reference list not stored yet; never touch stored ones, whose
