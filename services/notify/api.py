@@ -1,7 +1,7 @@
 """HTTP routes of notify (thin): authenticate, validate the body, call a handler. A refusal is a
 ``shared.errors.DomainError``, answered by the kernel (``shared.http``) with its status."""
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, Request, status
@@ -10,6 +10,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from services.notify.handlers import NewSubscription, SubscriptionCommands, delivery_view
 from shared.auth import Principal
 from shared.decision import Answer
+
+Command = Callable[[Principal, str, str | None], Awaitable[Answer]]
+"""A command on one subscription: (caller, subscription id, idempotency key) -> answer."""
 
 
 class SubscriptionBody(BaseModel):
@@ -58,22 +61,27 @@ def subscriptions_router(
     async def get(subscription_id: str, caller: Caller) -> Answer:
         return await commands.get(caller, subscription_id)
 
-    @router.post("/subscriptions/{subscription_id}/pause")
-    async def pause(subscription_id: str, caller: Caller, key: Key = None) -> Answer:
-        return await commands.pause(caller, subscription_id, key)
+    def acting(command: Command, doc: str | None = None) -> Callable[..., Awaitable[Answer]]:
+        async def act(subscription_id: str, caller: Caller, key: Key = None) -> Answer:
+            return await command(caller, subscription_id, key)
 
-    @router.post("/subscriptions/{subscription_id}/resume")
-    async def resume(subscription_id: str, caller: Caller, key: Key = None) -> Answer:
-        return await commands.resume(caller, subscription_id, key)
+        act.__doc__ = doc
+        return act
 
-    @router.delete("/subscriptions/{subscription_id}")
-    async def delete(subscription_id: str, caller: Caller, key: Key = None) -> Answer:
-        return await commands.delete(caller, subscription_id, key)
-
-    @router.post("/subscriptions/{subscription_id}/rotate-secret")
-    async def rotate_secret(subscription_id: str, caller: Caller, key: Key = None) -> Answer:
-        """A new signing secret; the previous one stays valid for a while (both sign)."""
-        return await commands.rotate_secret(caller, subscription_id, key)
+    one = "/subscriptions/{subscription_id}"
+    for method, path, name, command, doc in [
+        ("POST", f"{one}/pause", "pause", commands.pause, None),
+        ("POST", f"{one}/resume", "resume", commands.resume, None),
+        ("DELETE", one, "delete", commands.delete, None),
+        (
+            "POST",
+            f"{one}/rotate-secret",
+            "rotate_secret",
+            commands.rotate_secret,
+            "A new signing secret; the previous one stays valid for a while (both sign).",
+        ),
+    ]:
+        router.add_api_route(path, acting(command, doc), methods=[method], name=name)
 
     @router.get("/subscriptions/{subscription_id}/deliveries")
     async def deliveries(subscription_id: str, caller: Caller) -> list[Answer]:

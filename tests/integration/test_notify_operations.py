@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.notify.app import create_app
+from services.notify.tests.samples import preselected
 from shared.topics import NOTIFY_SUBSCRIPTION
 from tests.integration.test_notify_webhooks import (
     deliveries_of,
-    preselected,
     settings,
     subscribe,
     webhook_receiver,

@@ -13,7 +13,6 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -28,7 +27,7 @@ from starlette.routing import Route
 
 from services.notify.app import create_app
 from services.notify.settings import NotifySettings
-from shared.events.calls import DossierPreselected
+from services.notify.tests.samples import preselected
 from tests.support.infra import Isolation, auth, serve
 from tests.support.kafka import eventually, publish_event
 
@@ -78,19 +77,6 @@ def settings(isolation: Isolation, **overrides: Any) -> NotifySettings:
         notify_retry_jitter=0.0,
         notify_dispatch_poll_seconds=0.1,
         **overrides,
-    )
-
-
-def preselected(call_id: str, pole_id: str, partners: tuple[str, ...] = ()) -> DossierPreselected:
-    return DossierPreselected(
-        dossier_id=f"d-{uuid.uuid4().hex[:8]}",
-        call_id=call_id,
-        call_kind="innovation-platforms",
-        pole_id=pole_id,
-        partner_pole_ids=list(partners),
-        region_codes=["82"],
-        platform_name="Plateforme nano",
-        decided_at=datetime(2009, 3, 2, 10, 0, tzinfo=UTC),
     )
 
 

@@ -4,8 +4,6 @@ per default recipient, and a redelivery of the same event records nothing more."
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from faststream.kafka import TestKafkaBroker
 
 from services.notify.domain.delivery import delivery_id
@@ -13,24 +11,16 @@ from services.notify.domain.recipients import default_target_id
 from services.notify.handlers import NewSubscription
 from services.notify.recorder import CONSUMED_TOPICS
 from services.notify.settings import NotifySettings
+from services.notify.tests.samples import preselected
 from services.notify.tests.world import World
 from shared.auth import Principal
 from shared.consumer import EventHandlers
-from shared.events.calls import DossierPreselected
 from shared.service import build_runtime
 from tests.support.kafka_in_memory import deliver
 
 PREFIX = "notify-recorder."
-PRESELECTED = DossierPreselected(
-    dossier_id="d-1",
-    call_id="PF-2008",
-    call_kind="innovation-platforms",
-    pole_id="minalogic",
-    region_codes=["82"],
-    platform_name="Plateforme nano",
-    contact_email="contact@nano.example.fr",
-    decided_at=datetime(2009, 3, 2, 10, 0, tzinfo=UTC),
-)
+PRESELECTED = preselected("PF-2008", "minalogic", contact="contact@nano.example.fr")
+DOSSIER = PRESELECTED.dossier_id
 
 
 def email(types: list[str], filters: dict[str, str] | None = None) -> NewSubscription:
@@ -59,8 +49,8 @@ async def test_an_event_records_one_delivery_per_matching_subscription_once() ->
     runtime = build_runtime(NotifySettings(auth_secret="s" * 32, topic_prefix=PREFIX))
     runtime.consume(CONSUMED_TOPICS, EventHandlers(), fallback=world.recorder().on_any_event)
     async with TestKafkaBroker(runtime.broker) as broker:
-        sent = await deliver(broker, PRESELECTED, key="d-1", topic_prefix=PREFIX)
-        await deliver(broker, PRESELECTED, key="d-1", topic_prefix=PREFIX, event_id=sent.id)
+        sent = await deliver(broker, PRESELECTED, key=DOSSIER, topic_prefix=PREFIX)
+        await deliver(broker, PRESELECTED, key=DOSSIER, topic_prefix=PREFIX, event_id=sent.id)
 
     targets = [sub["id"] for sub in selecting] + [default_target_id("contact@nano.example.fr")]
     expected = sorted(delivery_id(target, sent.id) for target in targets)
@@ -72,4 +62,4 @@ async def test_an_event_records_one_delivery_per_matching_subscription_once() ->
         PRESELECTED.type_name,
         "pending",
     )
-    assert recorded.event["data"]["dossier_id"] == "d-1"
+    assert recorded.event["data"]["dossier_id"] == DOSSIER
