@@ -42,7 +42,7 @@ from shared.clock import Clock
 from shared.decision import Answer, Decision
 from shared.errors import NotFound
 from shared.events.base import EVENT_TYPES, EventData, OutboxEntry
-from shared.repository import Decide, Found, Repository, history_entry
+from shared.repository import Aggregates, Decide, Found, Repository, history_entry
 from shared.store import (
     EPOCH,
     ConcurrencyConflict,
@@ -67,31 +67,11 @@ class Applied:
     pending: bool
 
 
-class Chain(Protocol):
-    """A store of chained versions (``JournalStore``; in component tests, an in-memory one)."""
+class Chain(Aggregates, Protocol):
+    """A store of chained versions (``JournalStore``; in component tests, an in-memory one):
+    the kernel's ``Aggregates`` contract, and what a chain knows besides."""
 
     follow_ups: frozenset[str]
-
-    @property
-    def name(self) -> str: ...
-
-    async def load(self, aggregate_id: str) -> Loaded | None: ...
-
-    async def create(
-        self,
-        aggregate_id: str,
-        state: Document,
-        events: Sequence[OutboxEntry] = (),
-        processed: Processed | None = None,
-    ) -> None: ...
-
-    async def save(
-        self,
-        loaded: Loaded,
-        state: Document,
-        events: Sequence[OutboxEntry] = (),
-        processed: Processed | None = None,
-    ) -> None: ...
 
     async def applied(self, aggregate_id: str, decision_id: str) -> Applied | None: ...
 
@@ -102,7 +82,41 @@ class Chain(Protocol):
     async def unfinished(self, saved_before: datetime) -> list[str]: ...
 
 
-class JournalStore:
+class Chained:
+    """Creating and saving as chains do: each a new version, inserted under its own id."""
+
+    async def create(
+        self,
+        aggregate_id: str,
+        state: Document,
+        events: Sequence[OutboxEntry] = (),
+        processed: Processed | None = None,
+    ) -> None:
+        """Insert version 1; ConcurrencyConflict if the aggregate exists."""
+        await self._insert(aggregate_id, 1, state, events, processed)
+
+    async def save(
+        self,
+        loaded: Loaded,
+        state: Document,
+        events: Sequence[OutboxEntry] = (),
+        processed: Processed | None = None,
+    ) -> None:
+        """Insert the version after ``loaded``; ConcurrencyConflict if another writer did."""
+        await self._insert(loaded.id, loaded.version + 1, state, events, processed)
+
+    async def _insert(
+        self,
+        aggregate_id: str,
+        version: int,
+        state: Document,
+        events: Sequence[OutboxEntry],
+        processed: Processed | None,
+    ) -> None:
+        raise NotImplementedError
+
+
+class JournalStore(Chained):
     def __init__(
         self,
         collection: AsyncCollection[Document],
@@ -133,26 +147,6 @@ class JournalStore:
         assert document is not None, f"{aggregate_id} lost its version {version}"
         self._known[aggregate_id] = version
         return Loaded(id=aggregate_id, version=version, state=document["state"], processed=())
-
-    async def create(
-        self,
-        aggregate_id: str,
-        state: Document,
-        events: Sequence[OutboxEntry] = (),
-        processed: Processed | None = None,
-    ) -> None:
-        """Insert version 1; ConcurrencyConflict if the aggregate exists."""
-        await self._insert(aggregate_id, 1, state, events, processed)
-
-    async def save(
-        self,
-        loaded: Loaded,
-        state: Document,
-        events: Sequence[OutboxEntry] = (),
-        processed: Processed | None = None,
-    ) -> None:
-        """Insert the version after ``loaded``; ConcurrencyConflict if another writer did."""
-        await self._insert(loaded.id, loaded.version + 1, state, events, processed)
 
     async def applied(self, aggregate_id: str, decision_id: str) -> Applied | None:
         document = await self.collection.find_one(

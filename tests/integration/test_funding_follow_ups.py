@@ -17,26 +17,12 @@ from services.funding.handlers.budget import Budget
 from services.funding.metrics import BudgetMetrics
 from services.funding.settings import FundingSettings
 from services.funding.store import COMMITMENT_JOURNAL, COMMITMENTS, LINE_JOURNAL, FundingStore
-from services.funding.tests.support import M_EUR, terms
+from services.funding.tests.support import M_EUR, terms, transfer
 from shared.clock import SystemClock
-from shared.events.funding import LineTransferred
 from shared.store import create_mongo_client, nobody_told
 from tests.support.infra import Isolation, auth, serve
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
-
-
-def transfer(clock: SystemClock) -> LineTransferred:
-    return LineTransferred(
-        transfer_id="t-1",
-        line_id="intervention.rd",
-        from_line_id="intervention.rd",
-        to_line_id="intervention.platforms",
-        amount_cents=10 * M_EUR,
-        reason="more platforms",
-        author="dge",
-        transferred_at=clock.now(),
-    )
 
 
 async def dies_between_the_saves(settings: FundingSettings) -> None:
@@ -63,7 +49,7 @@ async def dies_between_the_saves(settings: FundingSettings) -> None:
     for step in (
         budget.commit(terms("intervention.platforms", (2009, 2 * M_EUR), commitment_id="c-1")),
         budget.decommit("c-0", decommitted),
-        budget.transfer(transfer(clock)),
+        budget.transfer(transfer(10 * M_EUR, at=clock.now())),
     ):
         with pytest.raises(SystemExit):
             await step

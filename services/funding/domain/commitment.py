@@ -122,16 +122,13 @@ def record_payment(
     )
     event = PaymentRecorded(
         payment_id=payment.payment_id,
-        commitment_id=commitment.commitment_id,
-        line_id=commitment.line_id,
+        **_about(commitment),
         year=payment.year,
         amount_cents=payment.amount_cents,
         paid_total_cents=state.paid_cents,
         remaining_cents=state.remaining_cents,
         author=payment.author,
         reference=payment.reference,
-        pole_id=commitment.pole_id,
-        region_codes=commitment.region_codes,
         paid_at=now,
     )
     answer = {
@@ -175,14 +172,11 @@ def decommit(
     )
     event = CommitmentDecommitted(
         decommitment_id=request.decommitment_id,
-        commitment_id=commitment.commitment_id,
-        line_id=commitment.line_id,
+        **_about(commitment),
         year=year,
         amount_cents=request.amount_cents,
         author=request.author,
         reason=request.reason,
-        pole_id=commitment.pole_id,
-        region_codes=commitment.region_codes,
         decommitted_at=now,
     )
     answer = {
@@ -192,6 +186,16 @@ def decommit(
         "remaining_cents": state.remaining_cents,
     }
     return Decision.of(state, [event], answer)
+
+
+def _about(commitment: CommitmentState) -> dict[str, Any]:
+    """What every event of a commitment says about it."""
+    return {
+        "commitment_id": commitment.commitment_id,
+        "line_id": commitment.line_id,
+        "pole_id": commitment.pole_id,
+        "region_codes": commitment.region_codes,
+    }
 
 
 def _changed(commitment: CommitmentState, entry: HistoryEntry, **totals: Any) -> CommitmentState:

@@ -19,21 +19,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
-from services.funding.domain.commitment import (
-    CommitmentState,
-    Decommitment,
-    Payment,
-    commitment_from,
-    decommit,
-    record_payment,
-)
-from services.funding.domain.line import (
-    apply_decommitment,
-    decide_commitment,
-    receive_transfer,
-    send_transfer,
-)
+from services.funding.domain import commitment as commitment_rules
+from services.funding.domain import line as line_rules
+from services.funding.domain.commitment import CommitmentState, Decommitment, Payment
 from services.funding.journal import Chain, Journal, ModelT
 from services.funding.metrics import BudgetMetrics
 from services.funding.store import Books
@@ -49,6 +39,7 @@ from shared.events.funding import (
 from shared.repository import Decide
 
 log = logging.getLogger(__name__)
+RequestT = TypeVar("RequestT", Payment, Decommitment)
 
 CommitmentShown = Callable[[str], Awaitable[None]]
 """Told a commitment's id after it changed (the query view copies its newest version)."""
@@ -67,7 +58,7 @@ class Budget:
             self.lines,
             terms.line_id,
             terms.commitment_id,
-            lambda line, now: decide_commitment(line, terms, now),
+            lambda line, now: line_rules.decide_commitment(line, terms, now),
         )
         if decided.answer["outcome"] == "refused" and decided.events:
             self.metrics.refused.labels(terms.line_id).inc()
@@ -77,20 +68,24 @@ class Budget:
         return await self.commitments.get(commitment_id)
 
     async def pay(self, commitment_id: str, payment: Payment) -> Answer:
-        decided = await self._decide(
-            self.commitments,
-            commitment_id,
-            payment.payment_id,
-            lambda commitment, now: record_payment(commitment, payment, now),
+        return await self._change(
+            commitment_id, payment.payment_id, commitment_rules.record_payment, payment
         )
-        return decided.answer
 
     async def decommit(self, commitment_id: str, request: Decommitment) -> Answer:
+        return await self._change(
+            commitment_id, request.decommitment_id, commitment_rules.decommit, request
+        )
+
+    async def _change(
+        self,
+        commitment_id: str,
+        change_id: str,
+        rule: Callable[[CommitmentState, RequestT, datetime], Decision[CommitmentState]],
+        request: RequestT,
+    ) -> Answer:
         decided = await self._decide(
-            self.commitments,
-            commitment_id,
-            request.decommitment_id,
-            lambda commitment, now: decommit(commitment, request, now),
+            self.commitments, commitment_id, change_id, lambda c, now: rule(c, request, now)
         )
         return decided.answer
 
@@ -101,7 +96,7 @@ class Budget:
             self.lines,
             transfer.from_line_id,
             transfer.transfer_id,
-            lambda line, _: send_transfer(line, transfer),
+            lambda line, _: line_rules.send_transfer(line, transfer),
         )
         return sent.answer
 
@@ -111,21 +106,23 @@ class Budget:
         """Complete, once, what a saved event implies for another document."""
         match data:
             case CommitmentMade() as made:
-                await self.commitments.start(made.commitment_id, commitment_from(made))
+                await self.commitments.start(
+                    made.commitment_id, commitment_rules.commitment_from(made)
+                )
                 await self.show(made.commitment_id)
             case LineTransferred() as transfer:
                 await self._decide(
                     self.lines,
                     transfer.to_line_id,
                     transfer.transfer_id,
-                    lambda line, _: receive_transfer(line, transfer),
+                    lambda line, _: line_rules.receive_transfer(line, transfer),
                 )
             case CommitmentDecommitted() as decommitted:
                 await self._decide(
                     self.lines,
                     decommitted.line_id,
                     decommitted.decommitment_id,
-                    lambda line, _: apply_decommitment(line, decommitted),
+                    lambda line, _: line_rules.apply_decommitment(line, decommitted),
                 )
                 await self.show(decommitted.commitment_id)
             case PaymentRecorded() as paid:

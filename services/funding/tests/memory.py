@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry
 from services.funding.app import load_lines
 from services.funding.handlers.budget import Budget
 from services.funding.handlers.sources import SourceEvents
-from services.funding.journal import Applied, entry_id, journal_entry, pending_of
+from services.funding.journal import Applied, Chained, entry_id, journal_entry, pending_of
 from services.funding.metrics import BudgetMetrics
 from services.funding.store import COMMITMENT_FOLLOW_UPS, LINE_FOLLOW_UPS, Books
 from services.funding.tests.support import NOW, envelope
@@ -24,7 +24,7 @@ from shared.store import ConcurrencyConflict, Document, Loaded, Processed
 from tests.support.memory import MemoryAggregates
 
 
-class MemoryChain:
+class MemoryChain(Chained):
     def __init__(self, name: str, follow_ups: Sequence[type[EventData]] = ()) -> None:
         self._name = name
         self.follow_ups = frozenset(model.type_name for model in follow_ups)
@@ -42,24 +42,6 @@ class MemoryChain:
         newest = max(versions, key=lambda entry: entry["version"])
         return Loaded(aggregate_id, newest["version"], copy.deepcopy(newest["state"]), ())
 
-    async def create(
-        self,
-        aggregate_id: str,
-        state: Document,
-        events: Sequence[OutboxEntry] = (),
-        processed: Processed | None = None,
-    ) -> None:
-        self._insert(aggregate_id, 1, state, events, processed)
-
-    async def save(
-        self,
-        loaded: Loaded,
-        state: Document,
-        events: Sequence[OutboxEntry] = (),
-        processed: Processed | None = None,
-    ) -> None:
-        self._insert(loaded.id, loaded.version + 1, state, events, processed)
-
     async def applied(self, aggregate_id: str, decision_id: str) -> Applied | None:
         for entry in self.entries.values():
             if (entry["aggregate_id"], entry["decision_id"]) == (aggregate_id, decision_id):
@@ -75,7 +57,7 @@ class MemoryChain:
     async def unfinished(self, saved_before: datetime) -> list[str]:
         return [key for key, entry in self.entries.items() if "pending" in entry]
 
-    def _insert(
+    async def _insert(
         self,
         aggregate_id: str,
         version: int,

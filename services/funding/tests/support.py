@@ -6,7 +6,13 @@ from datetime import UTC, datetime
 
 from services.funding.domain.envelope import DEFAULT_ENVELOPE, Envelope, load_envelope
 from services.funding.domain.line import LineState, new_line
-from shared.events.funding import Beneficiary, CommitmentSource, CommitmentTerms, YearAmount
+from shared.events.funding import (
+    Beneficiary,
+    CommitmentSource,
+    CommitmentTerms,
+    LineTransferred,
+    YearAmount,
+)
 
 NOW = datetime(2009, 7, 6, 10, 0, tzinfo=UTC)
 M_EUR = 100_000_000  # one million euros in cents
@@ -30,4 +36,18 @@ def terms(line_id: str, *years: tuple[int, int], commitment_id: str = "c-1") -> 
         pole_id="minalogic",
         region_codes=["82"],
         source=CommitmentSource(kind="manual", author="dge", reason="test"),
+    )
+
+
+def transfer(amount_cents: int, transfer_id: str = "t-1", at: datetime = NOW) -> LineTransferred:
+    """From the R&D line to the platforms line."""
+    return LineTransferred(
+        transfer_id=transfer_id,
+        line_id="intervention.rd",
+        from_line_id="intervention.rd",
+        to_line_id="intervention.platforms",
+        amount_cents=amount_cents,
+        reason="more platforms",
+        author="dge",
+        transferred_at=at,
     )

@@ -10,9 +10,8 @@ import pytest
 
 from services.funding.domain.commitment import Decommitment, Payment
 from services.funding.tests.memory import Funding
-from services.funding.tests.support import M_EUR, NOW, terms
+from services.funding.tests.support import M_EUR, NOW, terms, transfer
 from shared.errors import Conflict, NotFound
-from shared.events.funding import LineTransferred
 
 PLATFORMS = "intervention.platforms"
 
@@ -23,19 +22,6 @@ async def funding() -> Funding:
 
 async def line(books: Funding, line_id: str) -> Any:
     return await books.books.lines.get(line_id)
-
-
-def transfer(amount_cents: int, transfer_id: str = "t-1") -> LineTransferred:
-    return LineTransferred(
-        transfer_id=transfer_id,
-        line_id="intervention.rd",
-        from_line_id="intervention.rd",
-        to_line_id=PLATFORMS,
-        amount_cents=amount_cents,
-        reason="more platforms",
-        author="dge",
-        transferred_at=NOW,
-    )
 
 
 async def test_a_commitment_is_decided_on_its_line_and_built_once_with_its_events() -> None:

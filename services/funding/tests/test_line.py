@@ -13,28 +13,14 @@ from services.funding.domain.line import (
     receive_transfer,
     send_transfer,
 )
-from services.funding.tests.support import M_EUR, NOW, line, terms
+from services.funding.tests.support import M_EUR, NOW, line, terms, transfer
 from shared.errors import Conflict
 from shared.events.funding import (
     CommitmentDecommitted,
     CommitmentMade,
     CommitmentRefused,
     LineThresholdCrossed,
-    LineTransferred,
 )
-
-
-def transfer(amount_cents: int, transfer_id: str = "t-1") -> LineTransferred:
-    return LineTransferred(
-        transfer_id=transfer_id,
-        line_id="intervention.rd",
-        from_line_id="intervention.rd",
-        to_line_id="intervention.platforms",
-        amount_cents=amount_cents,
-        reason="more platforms",
-        author="dge",
-        transferred_at=NOW,
-    )
 
 
 def test_a_commitment_that_fits_is_made_with_every_detail() -> None:

@@ -20,9 +20,9 @@ from services.funding.domain.line import (
     send_transfer,
 )
 from services.funding.domain.money import Balance, balance_at, money_movements
-from services.funding.tests.support import M_EUR, NOW, envelope, terms
+from services.funding.tests.support import M_EUR, NOW, envelope, terms, transfer
 from shared.events.base import EventData
-from shared.events.funding import CommitmentDecommitted, CommitmentMade, LineTransferred
+from shared.events.funding import CommitmentDecommitted, CommitmentMade
 
 
 def test_the_balance_rebuilt_from_events_equals_the_live_totals() -> None:
@@ -51,16 +51,7 @@ def test_the_balance_rebuilt_from_events_equals_the_live_totals() -> None:
     lines["intervention.platforms"] = apply_decommitment(
         lines["intervention.platforms"], given_back
     ).state
-    moved = LineTransferred(
-        transfer_id="t",
-        line_id="intervention.rd",
-        from_line_id="intervention.rd",
-        to_line_id="intervention.platforms",
-        amount_cents=10 * M_EUR,
-        reason="r",
-        author="dge",
-        transferred_at=day3,
-    )
+    moved = transfer(10 * M_EUR, "t", at=day3)
     lines["intervention.rd"] = send_transfer(lines["intervention.rd"], moved).state
     lines["intervention.platforms"] = receive_transfer(lines["intervention.platforms"], moved).state
     events += [*paid.events, given_back, moved]
