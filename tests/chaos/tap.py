@@ -12,12 +12,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
-from shared.cloudevents import CloudEvent, EnvelopeError
+from shared.cloudevents import CloudEvent
 from shared.topics import CALLS_COMMAND_RESULT, Topic
 from tests.chaos.stack import kafka_as
+from tests.support.kafka import TopicReader, cloud_event
 
 log = logging.getLogger(__name__)
 
@@ -36,26 +36,21 @@ class Tap:
     def __init__(
         self, topics: Sequence[Topic], on_result: Callable[[str, dict[str, Any]], None]
     ) -> None:
-        self.topics = list(topics)
+        self.topics = [topic.name for topic in topics]
         self.on_result = on_result
         self.records: dict[tuple[str, int, int], Seen] = {}
-        self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
+        self._reader: TopicReader | None = None
+
+    @property
+    def reader(self) -> TopicReader:
+        assert self._reader is not None, "the tap is not started"
+        return self._reader
 
     async def start(self) -> None:
-        consumer = AIOKafkaConsumer(
-            **kafka_as().options(),  # admin: the checker reads every topic, dead letters too
-            group_id=None,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-        )
-        await consumer.start()
-        partitions = [
-            TopicPartition(topic.name, p) for topic in self.topics for p in range(topic.partitions)
-        ]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        self._consumer = consumer
+        # As admin (known once the stack runs): the checker reads every topic, dead letters too.
+        self._reader = TopicReader(self.topics, kafka_as().options())
+        await self._reader.start()
         self._task = asyncio.create_task(self._read())
 
     async def stop(self) -> None:
@@ -63,30 +58,25 @@ class Tap:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        if self._consumer is not None:
-            await self._consumer.stop()
+        if self._reader is not None:
+            await self._reader.stop()
 
     async def _read(self) -> None:
-        assert self._consumer is not None
         while True:
             try:
-                batches = await self._consumer.getmany(timeout_ms=500, max_records=2000)
+                records = await self.reader.poll(0.5, max_records=2000)
             except KafkaError as error:
                 log.warning("tap: %r; reading on", error)
                 await asyncio.sleep(1.0)
                 continue
-            for records in batches.values():
-                for record in records:
-                    self._keep(record)
+            for record in records:
+                self._keep(record)
 
     def _keep(self, record: Any) -> None:
         where = (record.topic, record.partition, record.offset)
         if where in self.records:
             return
-        try:
-            event: CloudEvent | None = CloudEvent.from_kafka(record.headers or (), record.value)
-        except (EnvelopeError, ValueError):
-            event = None
+        event = cloud_event(record)
         key = record.key.decode(errors="replace") if record.key else ""
         self.records[where] = Seen(record.topic, record.partition, record.offset, key, event)
         if event is not None and record.topic == CALLS_COMMAND_RESULT.name:
@@ -94,16 +84,10 @@ class Tap:
 
     async def caught_up(self) -> bool:
         """Whether every partition has been read to its end (as the broker says now)."""
-        assert self._consumer is not None
-        assigned = list(self._consumer.assignment())
         try:
-            ends = await self._consumer.end_offsets(assigned)
-            for partition in assigned:
-                if await self._consumer.position(partition) < ends[partition]:
-                    return False
+            return await self.reader.caught_up()
         except KafkaError:
             return False
-        return True
 
     def events(self, topic: str) -> list[Seen]:
         """The topic's records in partition, then offset order."""

@@ -25,4 +25,5 @@ def options() -> Options:
     return Options(speed=args.speed, lead_seconds=args.lead)
 
 
-asyncio.run(main(options()))
+if __name__ == "__main__":
+    asyncio.run(main(options()))

@@ -17,7 +17,6 @@ from tests.story.cast import Cast
 from tests.story.expectations import settle
 from tests.story.figures import Figures, gather
 from tests.story.platform import Commands, Platform, StoryError, Tokens
-from tests.story.receivers import Receivers
 from tests.story.report_html import render_html
 from tests.story.report_text import render_text
 from tests.story.scale import Scale
@@ -25,6 +24,7 @@ from tests.story.schedule import END, START, run_story
 from tests.story.steps.notifications import unsubscribe_webhook
 from tests.story.timeline import SimulatedTimeline
 from tests.story.topics import read_topics
+from tests.support.sinks import Receivers
 
 PORTS = {"calls": 8001, "funding": 8002, "contracts": 8003, "notify": 8004}
 REPORT_DIR = local.LOCAL / "demo"

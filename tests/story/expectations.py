@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.cloudevents import CloudEvent
-from tests.story.receivers import Receivers
 from tests.story.steps.notifications import INTEGRATOR_TYPES, REGION_MAIL, REGION_TYPES
 from tests.story.topics import TopicContents
+from tests.support.sinks import Receivers
 
 DOSSIER_CONTACT_TYPES = frozenset(
     f"calls.dossier.{what}.v1"
@@ -89,8 +89,7 @@ async def settle(
     while True:
         contents = await read()
         wanted = expected([e for events in contents.events.values() for e in events])
-        hooked = {w.event_id for w in receivers.webhooks.received}
-        complete = wanted.webhook_event_ids <= hooked and all(
+        complete = wanted.webhook_event_ids <= receivers.webhooks.event_ids and all(
             receivers.mail.by_recipient()[address] >= count
             for address, count in wanted.mails.items()
         )

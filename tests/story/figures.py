@@ -16,8 +16,8 @@ from tests.story.call_plan import CALL_ID
 from tests.story.cast import Cast
 from tests.story.expectations import Expected
 from tests.story.platform import Platform, send
-from tests.story.receivers import Receivers
 from tests.story.topics import TopicContents
+from tests.support.sinks import Receivers
 
 PRESELECTED = {"preselected", "study-commissioned", "study-completed", "selected", "not-selected"}
 
@@ -147,11 +147,11 @@ def notifications(receivers: Receivers, wanted: Expected, figures: Figures) -> N
     hooks = receivers.webhooks
     figures.notifications = {
         "webhooks expected": len(wanted.webhook_event_ids),
-        "webhooks received and verified": hooks.distinct(),
-        "webhook retries received again": len(hooks.received) - hooks.distinct(),
+        "webhooks received and verified": len(hooks.by_webhook_id),
+        "webhook retries received again": hooks.received - len(hooks.by_webhook_id),
         "webhooks refused (bad signature)": hooks.refused,
         "e-mails expected": sum(wanted.mails.values()),
-        "e-mails received": receivers.mail.distinct(),
+        "e-mails received": sum(receivers.mail.by_recipient().values()),
         "e-mail addresses reached": len(receivers.mail.by_recipient()),
     }
 

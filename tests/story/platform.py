@@ -11,13 +11,14 @@ from typing import Any, TypeVar
 
 import httpx
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 
 from shared.auth import mint_token
 from shared.cloudevents import CloudEvent
 from shared.topics import CALLS_COMMAND, CALLS_COMMAND_RESULT
-from tests.story.receivers import Receivers
 from tests.story.timeline import Timeline
+from tests.support.kafka import read_topic
+from tests.support.sinks import Receivers
 
 Json = dict[str, Any]
 KafkaOptions = dict[str, Any]
@@ -72,31 +73,24 @@ class Commands:
         return await self._answers(wanted, seconds=60 + 3 * len(wanted))
 
     async def _answers(self, wanted: set[str], seconds: float) -> dict[str, Json]:
-        consumer = AIOKafkaConsumer(
-            self.topic_prefix + CALLS_COMMAND_RESULT.name,
-            **self.kafka,
-            auto_offset_reset="earliest",
-            enable_auto_commit=False,
-        )
-        await consumer.start()
         answers: dict[str, Json] = {}
-        deadline = time.monotonic() + seconds
+        done = 0
+
+        def all_answered(records: list[Any]) -> bool:
+            nonlocal done
+            for record in records[done:]:
+                event = CloudEvent.from_kafka(record.headers, record.value)
+                if event.data.get("command_id") in wanted:
+                    answers[str(event.data["command_id"])] = {"type": event.type, **event.data}
+            done = len(records)
+            return wanted <= answers.keys()
+
+        topic = self.topic_prefix + CALLS_COMMAND_RESULT.name
         try:
-            while not wanted <= answers.keys():
-                if time.monotonic() > deadline:
-                    missing = sorted(wanted - answers.keys())[:5]
-                    raise StoryError(f"no answer to the commands {missing} in {seconds}s")
-                batch = await consumer.getmany(timeout_ms=500)
-                for records in batch.values():
-                    for record in records:
-                        event = CloudEvent.from_kafka(record.headers, record.value)
-                        if event.data.get("command_id") in wanted:
-                            answers[str(event.data["command_id"])] = {
-                                "type": event.type,
-                                **event.data,
-                            }
-        finally:
-            await consumer.stop()
+            await read_topic(topic, all_answered, seconds, self.kafka)
+        except AssertionError:
+            missing = sorted(wanted - answers.keys())[:5]
+            raise StoryError(f"no answer to the commands {missing} in {seconds}s") from None
         return answers
 
 

@@ -32,7 +32,7 @@ async def subscribe(p: Platform, _: Cast) -> str:
     hooks = p.receivers.webhooks
     webhook: dict[str, Any] = {
         "channel": "webhook",
-        "target": hooks.url(INTEGRATOR_HOOK),
+        "target": hooks.url_for(INTEGRATOR_HOOK),
         "event_types": INTEGRATOR_TYPES,
     }
     created = await send(
@@ -41,8 +41,9 @@ async def subscribe(p: Platform, _: Cast) -> str:
     hooks.trust(INTEGRATOR_HOOK, created["secret"])
     mail = {"channel": "email", "target": REGION_MAIL, "event_types": REGION_TYPES}
     await send(p.notify, "POST", "/subscriptions", p.tokens(REGION_ROLE), mail, "story-mail")
+    url = hooks.url_for(INTEGRATOR_HOOK)
     return (
-        f"an integrator subscribes {hooks.url(INTEGRATOR_HOOK)} to {', '.join(INTEGRATOR_TYPES)}; "
+        f"an integrator subscribes {url} to {', '.join(INTEGRATOR_TYPES)}; "
         f"the Rhône-Alpes region subscribes {REGION_MAIL} to its contracts' signatures"
     )
 
