@@ -77,15 +77,9 @@ cmd_wait() {
 }
 
 cmd_start() {
-    local pid
     cmd_install
-    if pid="$(running_pid "$PIDFILE" "$BIN")"; then
-        say "already running (pid $pid) on $ADDR"
+    if up_already "mongodb://$ADDR/" "$PIDFILE" "$BIN" answers_ping; then
         cmd_wait
-        return 0
-    fi
-    if answers_ping; then
-        say "something already answers MongoDB pings on $ADDR (not started by this script); leaving it alone"
         return 0
     fi
 
@@ -101,21 +95,7 @@ cmd_stop() {
 }
 
 cmd_status() {
-    local pid
-    if pid="$(running_pid "$PIDFILE" "$BIN")"; then
-        if answers_ping; then
-            echo "running (pid $pid) and ready on mongodb://$ADDR/"
-            return 0
-        fi
-        echo "running (pid $pid) but not answering on $ADDR"
-        return 1
-    fi
-    if answers_ping; then
-        echo "not managed by this script, but something answers on $ADDR"
-        return 0
-    fi
-    echo "stopped"
-    return 3
+    server_status "mongodb://$ADDR/" "$PIDFILE" "$BIN" answers_ping
 }
 
 case "${1:-}" in

@@ -112,3 +112,39 @@ stop_process() {
   rm -f "$pidfile"
   say "$what stopped"
 }
+
+# up_already WHERE PIDFILE MATCH CHECK...: succeeds, saying so, when our server runs or when
+# something not ours answers CHECK (left alone); either way the caller then waits until ready.
+up_already() {
+  local where=$1 pidfile=$2 match=$3 pid
+  shift 3
+  if pid="$(running_pid "$pidfile" "$match")"; then
+    say "already running (pid $pid) on $where"
+  elif "$@"; then
+    say "something already answers on $where (not started by this script); leaving it alone"
+  else
+    return 1
+  fi
+}
+
+# server_status WHERE PIDFILE MATCH CHECK...: says whether the server runs and answers CHECK;
+# exit 0 when something answers (ours or not), 1 when ours runs but does not answer, 3 when
+# nothing runs.
+server_status() {
+  local where=$1 pidfile=$2 match=$3 pid
+  shift 3
+  if pid="$(running_pid "$pidfile" "$match")"; then
+    if "$@"; then
+      echo "running (pid $pid) and ready on $where"
+      return 0
+    fi
+    echo "running (pid $pid) but not ready on $where"
+    return 1
+  fi
+  if "$@"; then
+    echo "not managed by this script, but something answers on $where"
+    return 0
+  fi
+  echo "stopped"
+  return 3
+}

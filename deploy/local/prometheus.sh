@@ -40,14 +40,8 @@ cmd_wait() {
 }
 
 cmd_start() {
-    local pid
-    if pid="$(running_pid "$PIDFILE" "$CONFIG")"; then
-        say "already running (pid $pid) on http://$ADDR/"
+    if up_already "http://$ADDR/" "$PIDFILE" "$CONFIG" is_ready; then
         cmd_wait
-        return 0
-    fi
-    if is_ready; then
-        say "something already answers on http://$ADDR/ (not started by this script); leaving it alone"
         return 0
     fi
     require "$BIN" "\`make setup\` installs it: Debian package prometheus"
@@ -68,21 +62,7 @@ cmd_stop() {
 }
 
 cmd_status() {
-    local pid
-    if pid="$(running_pid "$PIDFILE" "$CONFIG")"; then
-        if is_ready; then
-            echo "running (pid $pid) and ready on http://$ADDR/"
-            return 0
-        fi
-        echo "running (pid $pid) but not ready on $ADDR"
-        return 1
-    fi
-    if is_ready; then
-        echo "not managed by this script, but something answers on http://$ADDR/"
-        return 0
-    fi
-    echo "stopped"
-    return 3
+    server_status "http://$ADDR/" "$PIDFILE" "$CONFIG" is_ready
 }
 
 case "${1:-}" in
