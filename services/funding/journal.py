@@ -105,6 +105,8 @@ class Chained:
         """Insert the version after ``loaded``; ConcurrencyConflict if another writer did."""
         await self._insert(loaded.id, loaded.version + 1, state, events, processed)
 
+    follow_ups: frozenset[str] = frozenset()
+
     async def _insert(
         self,
         aggregate_id: str,
@@ -113,6 +115,11 @@ class Chained:
         events: Sequence[OutboxEntry],
         processed: Processed | None,
     ) -> None:
+        entry = journal_entry(aggregate_id, version, state, events, processed, self.follow_ups)
+        await self._add(entry, bool(events))
+
+    async def _add(self, entry: Document, with_events: bool) -> None:
+        """Insert ``entry``; ConcurrencyConflict if its version exists."""
         raise NotImplementedError
 
 
@@ -179,22 +186,14 @@ class JournalStore(Chained):
             for stored in document.get("events", [])
         ]
 
-    async def _insert(
-        self,
-        aggregate_id: str,
-        version: int,
-        state: Document,
-        events: Sequence[OutboxEntry],
-        processed: Processed | None,
-    ) -> None:
-        document = journal_entry(aggregate_id, version, state, events, processed, self.follow_ups)
+    async def _add(self, entry: Document, with_events: bool) -> None:
         try:
-            await self.collection.insert_one(document)
+            await self.collection.insert_one(entry)
         except DuplicateKeyError as error:
-            raise ConcurrencyConflict(aggregate_id) from error
-        self._known[aggregate_id] = version
-        if events:
-            self._on_events(self.collection.name, document["_id"])
+            raise ConcurrencyConflict(entry["aggregate_id"]) from error
+        self._known[entry["aggregate_id"]] = entry["version"]
+        if with_events:
+            self._on_events(self.collection.name, entry["_id"])
 
     async def _entry(self, aggregate_id: str, version: int) -> Document | None:
         return await self.collection.find_one(

@@ -8,7 +8,7 @@ under its id (``services.funding.journal``); its ``history`` keeps every change 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -108,36 +108,14 @@ def record_payment(
         )
     state = _changed(
         commitment,
-        HistoryEntry(
-            id=payment.payment_id,
-            kind="paid",
-            at=now,
-            amount_cents=payment.amount_cents,
-            year=payment.year,
-            author=payment.author,
-            reason=payment.reference,
-        ),
+        _history(payment.payment_id, "paid", payment, now, payment.reference),
         paid_cents=commitment.paid_cents + payment.amount_cents,
         paid_by_year=_add(commitment.paid_by_year, payment.year, payment.amount_cents),
     )
-    event = PaymentRecorded(
-        payment_id=payment.payment_id,
-        **_about(commitment),
-        year=payment.year,
-        amount_cents=payment.amount_cents,
-        paid_total_cents=state.paid_cents,
-        remaining_cents=state.remaining_cents,
-        author=payment.author,
-        reference=payment.reference,
-        paid_at=now,
-    )
-    answer = {
-        "payment_id": payment.payment_id,
-        "commitment_id": commitment.commitment_id,
-        "paid_total_cents": state.paid_cents,
-        "remaining_cents": state.remaining_cents,
-    }
-    return Decision.of(state, [event], answer)
+    totals = {"paid_total_cents": state.paid_cents, "remaining_cents": state.remaining_cents}
+    event = PaymentRecorded(**asdict(payment), **_about(commitment), **totals, paid_at=now)
+    answer = {"payment_id": payment.payment_id, "commitment_id": commitment.commitment_id}
+    return Decision.of(state, [event], {**answer, **totals})
 
 
 def decommit(
@@ -158,27 +136,11 @@ def decommit(
         )
     state = _changed(
         commitment,
-        HistoryEntry(
-            id=request.decommitment_id,
-            kind="decommitted",
-            at=now,
-            amount_cents=request.amount_cents,
-            year=year,
-            author=request.author,
-            reason=request.reason,
-        ),
+        _history(request.decommitment_id, "decommitted", request, now, request.reason),
         decommitted_cents=commitment.decommitted_cents + request.amount_cents,
         decommitted_by_year=_add(commitment.decommitted_by_year, year, request.amount_cents),
     )
-    event = CommitmentDecommitted(
-        decommitment_id=request.decommitment_id,
-        **_about(commitment),
-        year=year,
-        amount_cents=request.amount_cents,
-        author=request.author,
-        reason=request.reason,
-        decommitted_at=now,
-    )
+    event = CommitmentDecommitted(**asdict(request), **_about(commitment), decommitted_at=now)
     answer = {
         "decommitment_id": request.decommitment_id,
         "commitment_id": commitment.commitment_id,
@@ -186,6 +148,24 @@ def decommit(
         "remaining_cents": state.remaining_cents,
     }
     return Decision.of(state, [event], answer)
+
+
+def _history(
+    change_id: str,
+    kind: Literal["paid", "decommitted"],
+    request: Payment | Decommitment,
+    now: datetime,
+    reason: str | None,
+) -> HistoryEntry:
+    return HistoryEntry(
+        id=change_id,
+        kind=kind,
+        at=now,
+        amount_cents=request.amount_cents,
+        year=request.year,
+        author=request.author,
+        reason=reason,
+    )
 
 
 def _about(commitment: CommitmentState) -> dict[str, Any]:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
 
 from services.funding.domain import commitment as commitment_rules
 from services.funding.domain import line as line_rules
@@ -39,7 +38,6 @@ from shared.events.funding import (
 from shared.repository import Decide
 
 log = logging.getLogger(__name__)
-RequestT = TypeVar("RequestT", Payment, Decommitment)
 
 CommitmentShown = Callable[[str], Awaitable[None]]
 """Told a commitment's id after it changed (the query view copies its newest version)."""
@@ -68,25 +66,22 @@ class Budget:
         return await self.commitments.get(commitment_id)
 
     async def pay(self, commitment_id: str, payment: Payment) -> Answer:
-        return await self._change(
-            commitment_id, payment.payment_id, commitment_rules.record_payment, payment
-        )
+        return await self._change(commitment_id, payment.payment_id, payment)
 
     async def decommit(self, commitment_id: str, request: Decommitment) -> Answer:
-        return await self._change(
-            commitment_id, request.decommitment_id, commitment_rules.decommit, request
-        )
+        return await self._change(commitment_id, request.decommitment_id, request)
 
     async def _change(
-        self,
-        commitment_id: str,
-        change_id: str,
-        rule: Callable[[CommitmentState, RequestT, datetime], Decision[CommitmentState]],
-        request: RequestT,
+        self, commitment_id: str, change_id: str, request: Payment | Decommitment
     ) -> Answer:
-        decided = await self._decide(
-            self.commitments, commitment_id, change_id, lambda c, now: rule(c, request, now)
-        )
+        """A payment or a de-commitment, decided on the commitment once (by its id)."""
+
+        def decide(commitment: CommitmentState, now: datetime) -> Decision[CommitmentState]:
+            if isinstance(request, Payment):
+                return commitment_rules.record_payment(commitment, request, now)
+            return commitment_rules.decommit(commitment, request, now)
+
+        decided = await self._decide(self.commitments, commitment_id, change_id, decide)
         return decided.answer
 
     async def transfer(self, transfer: LineTransferred) -> Answer:

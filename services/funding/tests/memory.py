@@ -14,13 +14,13 @@ from prometheus_client import CollectorRegistry
 from services.funding.app import load_lines
 from services.funding.handlers.budget import Budget
 from services.funding.handlers.sources import SourceEvents
-from services.funding.journal import Applied, Chained, entry_id, journal_entry, pending_of
+from services.funding.journal import Applied, Chained, pending_of
 from services.funding.metrics import BudgetMetrics
 from services.funding.store import COMMITMENT_FOLLOW_UPS, LINE_FOLLOW_UPS, Books
 from services.funding.tests.support import NOW, envelope
 from shared.clock import ManualClock
 from shared.events.base import EventData, OutboxEntry
-from shared.store import ConcurrencyConflict, Document, Loaded, Processed
+from shared.store import ConcurrencyConflict, Document, Loaded
 from tests.support.memory import MemoryAggregates
 
 
@@ -57,19 +57,11 @@ class MemoryChain(Chained):
     async def unfinished(self, saved_before: datetime) -> list[str]:
         return [key for key, entry in self.entries.items() if "pending" in entry]
 
-    async def _insert(
-        self,
-        aggregate_id: str,
-        version: int,
-        state: Document,
-        events: Sequence[OutboxEntry],
-        processed: Processed | None,
-    ) -> None:
-        if entry_id(aggregate_id, version) in self.entries:
-            raise ConcurrencyConflict(aggregate_id)
-        entry = journal_entry(aggregate_id, version, state, events, processed, self.follow_ups)
+    async def _add(self, entry: Document, with_events: bool) -> None:
+        if entry["_id"] in self.entries:
+            raise ConcurrencyConflict(entry["aggregate_id"])
         self.entries[entry["_id"]] = copy.deepcopy(entry)
-        self.published.extend(events)
+        self.published.extend(OutboxEntry.model_validate(item) for item in entry["outbox"])
 
 
 @dataclass
