@@ -24,7 +24,7 @@ from tests.bench import ceiling, load, profile, scaleout
 from tests.bench.cost import CpuMeter, memory_mb
 from tests.bench.report import last_line, table
 from tests.bench.stack import LOCAL, PORTS, ROOT, Stack, kafka_as, say, start
-from tests.support.sinks import SmtpSink, WebhookReceiver
+from tests.support.sinks import Receivers, WebhookReceiver
 
 BURST_SECONDS = 20.0
 """The burst is sized from the warm-up's rate to last about this long."""
@@ -67,10 +67,9 @@ async def warm_up(feeder: load.Feeder, webhooks: WebhookReceiver, count: int = 5
 
 async def bench(with_profile: bool) -> dict[str, Any]:
     machine: dict[str, Any] = {"cpus": os.cpu_count(), "load_before": _load()}
-    webhooks = WebhookReceiver(key=lambda event: str(event["data"]["platform_name"]))
-    mail = SmtpSink()
-    await webhooks.start()
-    await mail.start()
+    receivers = Receivers(WebhookReceiver(key=lambda event: str(event["data"]["platform_name"])))
+    webhooks, mail = receivers.webhooks, receivers.mail
+    await receivers.start()
     stack = await start(
         {"POLES_NOTIFY_ALLOW_PRIVATE_TARGETS": "true", "POLES_NOTIFY_SMTP_PORT": str(mail.port)}
     )
@@ -113,8 +112,7 @@ async def bench(with_profile: bool) -> dict[str, Any]:
         scale = [await scaleout.run(stack, instances, events) for instances in (1, 2)]
     finally:
         stack.stop()
-        await webhooks.stop()
-        await mail.stop()
+        await receivers.stop()
     machine["load_after"] = _load()
     speedup = scale[1].rate / scale[0].rate if scale[0].rate else None
     return {

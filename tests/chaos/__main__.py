@@ -29,7 +29,7 @@ from tests.chaos.report import (
 from tests.chaos.stack import Stack, Tokens, say
 from tests.chaos.tap import Tap
 from tests.chaos.workload import SIM_START, Pace, Workload
-from tests.support.sinks import SmtpSink, WebhookReceiver
+from tests.support.sinks import Receivers
 
 RETRY_DELAYS = "[1, 2, 3, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5]"
 
@@ -79,9 +79,9 @@ async def run(args: argparse.Namespace) -> int:
     rng = random.Random(args.seed)
     run_id = f"r{int(time.time()) % 1_000_000}"
     anchor = time.time()
-    webhooks, mail = WebhookReceiver(), SmtpSink()
-    await webhooks.start()
-    await mail.start()
+    receivers = Receivers()
+    webhooks, mail = receivers.webhooks, receivers.mail
+    await receivers.start()
     stack = Stack(service_settings(anchor, mail.port))
     began = time.monotonic()
     http = httpx.AsyncClient(timeout=httpx.Timeout(20.0, connect=2.0))
@@ -139,8 +139,7 @@ async def run(args: argparse.Namespace) -> int:
         await bus.stop()
         await http.aclose()
         await stack.stop()
-        await webhooks.stop()
-        await mail.stop()
+        await receivers.stop()
 
 
 def report(

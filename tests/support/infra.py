@@ -13,6 +13,7 @@ stack's secrets file (tests/integration/test_kafka_acls.py checks the principals
 from __future__ import annotations
 
 import functools
+import importlib
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -111,3 +112,17 @@ async def serve(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
             yield client
+
+
+def offline_app(service: str) -> FastAPI:
+    """A service's app (``calls``, ``funding``, ...) on settings that name no reachable server:
+    enough for what it serves without its broker and store (metrics, its AsyncAPI document)."""
+    app_module = importlib.import_module(f"services.{service}.app")
+    settings_module = importlib.import_module(f"services.{service}.settings")
+    settings = getattr(settings_module, f"{service.capitalize()}Settings")(
+        auth_secret="unused-secret-long-enough-for-hs256-signing",
+        kafka_bootstrap="127.0.0.1:1",
+        mongo_url="mongodb://127.0.0.1:1",
+    )
+    app: FastAPI = app_module.create_app(settings)
+    return app

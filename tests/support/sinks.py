@@ -24,7 +24,25 @@ def event_id(event: dict[str, Any]) -> str:
     return str(event["id"])
 
 
-class WebhookReceiver:
+class _LoopbackServer:
+    """An asyncio server on a free port of 127.0.0.1 that hands each connection to ``_serve``."""
+
+    port = 0
+    _server: asyncio.Server | None = None
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        raise NotImplementedError
+
+
+class WebhookReceiver(_LoopbackServer):
     """Answers 204 to every POST it accepts. ``first_arrival`` maps ``key(event)`` (the event
     id unless told otherwise) to when it first arrived (``time.perf_counter``)."""
 
@@ -39,9 +57,7 @@ class WebhookReceiver:
         self.first_arrival: dict[str, float] = {}
         self.by_webhook_id: Counter[str] = Counter()
         self.webhook_ids_by_event: defaultdict[str, set[str]] = defaultdict(set)
-        self.port = 0
         self._key = key
-        self._server: asyncio.Server | None = None
 
     @property
     def url(self) -> str:
@@ -59,15 +75,7 @@ class WebhookReceiver:
     def event_ids(self) -> set[str]:
         return set(self.webhook_ids_by_event)
 
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._connection, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-
-    async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-
-    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -114,7 +122,7 @@ class WebhookReceiver:
         self.first_arrival.setdefault(key, arrived)
 
 
-class SmtpSink:
+class SmtpSink(_LoopbackServer):
     """Accepts every message; counts them by ``Message-ID`` and notes their recipients."""
 
     def __init__(self) -> None:
@@ -122,8 +130,6 @@ class SmtpSink:
         self.recipients_by_message_id: defaultdict[str, set[str]] = defaultdict(set)
         self.last_arrival = 0.0
         """``time.monotonic`` of the last message."""
-        self.port = 0
-        self._server: asyncio.Server | None = None
 
     @property
     def received(self) -> int:
@@ -133,15 +139,7 @@ class SmtpSink:
         """Recipient -> the distinct messages it was sent (one sent again counts once)."""
         return Counter(r for rs in self.recipients_by_message_id.values() for r in rs)
 
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._session, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-
-    async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-
-    async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             writer.write(b"220 sink ESMTP\r\n")
             recipients: list[str] = []

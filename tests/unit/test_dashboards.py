@@ -7,7 +7,6 @@ registry holds, the kernel's, the service's own and faststream's middleware's al
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 import shutil
@@ -20,6 +19,8 @@ import pytest
 import yaml
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
+
+from tests.support.infra import offline_app
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARDS = ROOT / "deploy/grafana/dashboards"
@@ -39,14 +40,7 @@ PROMQL_WORDS |= {"group_right", "bool", "offset", "inf", "nan"}
 
 
 def exported_by(service: str) -> set[str]:
-    app_module = importlib.import_module(f"services.{service}.app")
-    settings_module = importlib.import_module(f"services.{service}.settings")
-    settings = getattr(settings_module, f"{service.capitalize()}Settings")(
-        auth_secret="unused-secret-long-enough-for-hs256-signing",
-        kafka_bootstrap="127.0.0.1:1",
-        mongo_url="mongodb://127.0.0.1:1",
-    )
-    page = TestClient(app_module.create_app(settings)).get("/metrics")
+    page = TestClient(offline_app(service)).get("/metrics")
     assert page.status_code == 200, f"{service}: /metrics answered {page.status_code}"
     return {
         family.name + suffix

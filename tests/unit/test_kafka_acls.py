@@ -7,7 +7,6 @@ a service would be refused by the broker (too few rights) or hold rights it does
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import Any
 
@@ -19,22 +18,14 @@ from pydantic import SecretStr
 from shared.kafka_access import KafkaAccess, password_variable
 from shared.kafka_acls import INTEGRATOR, PARTIES, Acl, acls, principal, principals
 from shared.topics import ALL_TOPICS, COMMAND_SENDERS, SERVICES
+from tests.support.infra import offline_app
 
 ROOT = Path(__file__).resolve().parents[2]
 ADDRESSES = {topic.name for topic in ALL_TOPICS}
 
 
 def asyncapi(service: str) -> dict[str, Any]:
-    app_module = importlib.import_module(f"services.{service}.app")
-    settings_module = importlib.import_module(f"services.{service}.settings")
-    settings = getattr(settings_module, f"{service.capitalize()}Settings")(
-        auth_secret="unused-secret-long-enough-for-hs256-signing",
-        kafka_bootstrap="127.0.0.1:1",
-        mongo_url="mongodb://127.0.0.1:1",
-    )
-    document: dict[str, Any] = (
-        TestClient(app_module.create_app(settings)).get("/asyncapi.json").json()
-    )
+    document: dict[str, Any] = TestClient(offline_app(service)).get("/asyncapi.json").json()
     return document
 
 

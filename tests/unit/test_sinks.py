@@ -3,15 +3,26 @@ the chaos run count is what arrived."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from email.message import EmailMessage
 
 import aiosmtplib
 import httpx
 import orjson
+import pytest
 from standardwebhooks.webhooks import Webhook
 
 from tests.support.sinks import Receivers
+
+
+@pytest.fixture
+async def receivers() -> AsyncIterator[Receivers]:
+    both = Receivers()
+    await both.start()
+    yield both
+    await both.stop()
+
 
 SECRET = "whsec_" + "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0"
 
@@ -25,65 +36,50 @@ def signed(webhook_id: str, body: bytes, secret: str = SECRET) -> dict[str, str]
     }
 
 
-async def test_webhooks_are_counted_by_event_and_webhook_id() -> None:
-    receivers = Receivers()
-    await receivers.start()
-    try:
-        hooks = receivers.webhooks
-        async with httpx.AsyncClient() as client:
-            for webhook_id, event in [("w1", "e1"), ("w1", "e1"), ("w2", "e2")]:
-                body = orjson.dumps({"id": event, "type": "t"})
-                answer = await client.post(
-                    hooks.url, content=body, headers={"webhook-id": webhook_id}
-                )
-                assert answer.status_code == 204
-        assert hooks.received == 3
-        assert hooks.event_ids == {"e1", "e2"}
-        assert hooks.by_webhook_id == {"w1": 2, "w2": 1}
-        assert hooks.refused == 0
-    finally:
-        await receivers.stop()
+async def test_webhooks_are_counted_by_event_and_webhook_id(receivers: Receivers) -> None:
+    hooks = receivers.webhooks
+    async with httpx.AsyncClient() as client:
+        for webhook_id, event in [("w1", "e1"), ("w1", "e1"), ("w2", "e2")]:
+            body = orjson.dumps({"id": event, "type": "t"})
+            answer = await client.post(hooks.url, content=body, headers={"webhook-id": webhook_id})
+            assert answer.status_code == 204
+    assert hooks.received == 3
+    assert hooks.event_ids == {"e1", "e2"}
+    assert hooks.by_webhook_id == {"w1": 2, "w2": 1}
+    assert hooks.refused == 0
 
 
-async def test_a_trusted_hook_takes_only_webhooks_signed_with_its_secret() -> None:
-    receivers = Receivers()
-    await receivers.start()
-    try:
-        hooks = receivers.webhooks
-        hooks.trust("integrator", SECRET)
-        body = orjson.dumps({"id": "e1", "type": "t"})
-        other = "whsec_" + "b3RoZXItb3RoZXItb3RoZXItb3RoZXI="
-        async with httpx.AsyncClient() as client:
-            good = await client.post(
-                hooks.url_for("integrator"), content=body, headers=signed("w1", body)
-            )
-            forged = await client.post(
-                hooks.url_for("integrator"), content=body, headers=signed("w2", body, other)
-            )
-            unknown = await client.post(
-                hooks.url_for("other"), content=body, headers=signed("w3", body)
-            )
-        assert (good.status_code, forged.status_code, unknown.status_code) == (204, 401, 401)
-        assert hooks.refused == 2
-        assert hooks.received == 1
-        assert hooks.webhook_ids_by_event == {"e1": {"w1"}}
-    finally:
-        await receivers.stop()
+async def test_a_trusted_hook_takes_only_webhooks_signed_with_its_secret(
+    receivers: Receivers,
+) -> None:
+    hooks = receivers.webhooks
+    hooks.trust("integrator", SECRET)
+    body = orjson.dumps({"id": "e1", "type": "t"})
+    other = "whsec_" + "b3RoZXItb3RoZXItb3RoZXItb3RoZXI="
+    async with httpx.AsyncClient() as client:
+        good = await client.post(
+            hooks.url_for("integrator"), content=body, headers=signed("w1", body)
+        )
+        forged = await client.post(
+            hooks.url_for("integrator"), content=body, headers=signed("w2", body, other)
+        )
+        unknown = await client.post(
+            hooks.url_for("other"), content=body, headers=signed("w3", body)
+        )
+    assert (good.status_code, forged.status_code, unknown.status_code) == (204, 401, 401)
+    assert hooks.refused == 2
+    assert hooks.received == 1
+    assert hooks.webhook_ids_by_event == {"e1": {"w1"}}
 
 
-async def test_mail_is_counted_by_message_and_recipient() -> None:
-    receivers = Receivers()
-    await receivers.start()
-    try:
-        message = EmailMessage()
-        message["Subject"] = "Dossier déposé"
-        message["From"] = "notify@example.org"
-        message["To"] = "A@example.org, b@example.org"
-        message["Message-ID"] = "<m1@example.org>"
-        message.set_content("Votre dossier est déposé.")
-        for _ in range(2):  # the same message sent again counts once per recipient
-            await aiosmtplib.send(message, hostname="127.0.0.1", port=receivers.mail.port)
-        assert receivers.mail.by_message_id == {"<m1@example.org>": 2}
-        assert receivers.mail.by_recipient() == {"a@example.org": 1, "b@example.org": 1}
-    finally:
-        await receivers.stop()
+async def test_mail_is_counted_by_message_and_recipient(receivers: Receivers) -> None:
+    message = EmailMessage()
+    message["Subject"] = "Dossier déposé"
+    message["From"] = "notify@example.org"
+    message["To"] = "A@example.org, b@example.org"
+    message["Message-ID"] = "<m1@example.org>"
+    message.set_content("Votre dossier est déposé.")
+    for _ in range(2):  # the same message sent again counts once per recipient
+        await aiosmtplib.send(message, hostname="127.0.0.1", port=receivers.mail.port)
+    assert receivers.mail.by_message_id == {"<m1@example.org>": 2}
+    assert receivers.mail.by_recipient() == {"a@example.org": 1, "b@example.org": 1}
