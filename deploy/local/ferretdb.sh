@@ -98,14 +98,4 @@ cmd_status() {
     server_status "mongodb://$ADDR/" "$PIDFILE" "$BIN" answers_ping
 }
 
-case "${1:-}" in
-install) cmd_install ;;
-start) cmd_start ;;
-stop) cmd_stop ;;
-status) cmd_status ;;
-wait) cmd_wait ;;
-*)
-    echo "usage: $0 install|start|stop|status|wait" >&2
-    exit 2
-    ;;
-esac
+main "install|start|stop|status|wait" "${1:-}"

@@ -312,15 +312,9 @@ cmd_status() {
   return 1
 }
 
-case "${1:-}" in
-  install) cmd_install ;;
-  start) cmd_start ;;
-  stop) cmd_stop ;;
-  status) cmd_status ;;
-  wait) cmd_wait ;;
-  restart) cmd_stop; cmd_start ;;
-  *)
-    echo "usage: $0 {install|start|stop|status|wait|restart}" >&2
-    exit 2
-    ;;
-esac
+cmd_restart() {
+  cmd_stop
+  cmd_start
+}
+
+main "install|start|stop|status|wait|restart" "${1:-}"

@@ -148,3 +148,15 @@ server_status() {
   echo "stopped"
   return 3
 }
+
+# main "A|B|..." COMMAND: runs the script's cmd_COMMAND when COMMAND is one of A, B, ...; else
+# prints the usage and exits 2.
+main() {
+  local commands=$1 command=${2:-}
+  if [[ -n $command && "|$commands|" == *"|$command|"* ]]; then
+    "cmd_$command"
+  else
+    echo "usage: $0 {$commands}" >&2
+    exit 2
+  fi
+}

@@ -65,13 +65,4 @@ cmd_status() {
     server_status "http://$ADDR/" "$PIDFILE" "$CONFIG" is_ready
 }
 
-case "${1:-}" in
-start) cmd_start ;;
-stop) cmd_stop ;;
-status) cmd_status ;;
-wait) cmd_wait ;;
-*)
-    echo "usage: $0 start|stop|status|wait" >&2
-    exit 2
-    ;;
-esac
+main "start|stop|status|wait" "${1:-}"
