@@ -33,7 +33,15 @@ from shared.clock import Clock
 from shared.decision import Answer, Decision
 from shared.errors import Conflict, DomainError, NotFound
 from shared.events.base import EventData, OutboxEntry, new_outbox_entry
-from shared.store import ConcurrencyConflict, Document, Loaded, Processed, retry_on_conflict
+from shared.store import (
+    ConcurrencyConflict,
+    Document,
+    Events,
+    Kept,
+    Loaded,
+    Processed,
+    retry_on_conflict,
+)
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -64,19 +72,11 @@ class Aggregates(Protocol):
     async def load(self, aggregate_id: str) -> Loaded | None: ...
 
     async def create(
-        self,
-        aggregate_id: str,
-        state: Document,
-        events: Sequence[OutboxEntry] = (),
-        processed: Processed | None = None,
+        self, aggregate_id: str, state: Document, events: Events = (), processed: Kept = None
     ) -> None: ...
 
     async def save(
-        self,
-        loaded: Loaded,
-        state: Document,
-        events: Sequence[OutboxEntry] = (),
-        processed: Processed | None = None,
+        self, loaded: Loaded, state: Document, events: Events = (), processed: Kept = None
     ) -> None: ...
 
 

@@ -28,6 +28,8 @@ from pymongo.errors import DuplicateKeyError
 from shared.events.base import OutboxEntry
 
 Document = dict[str, Any]
+Events = Sequence[OutboxEntry]
+"""The events a write leaves in the document's outbox."""
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 PROCESSED_KEPT = 200
 
@@ -56,6 +58,10 @@ class Processed:
 
     def document(self) -> Document:
         return {"id": self.id, "answer": self.answer}
+
+
+Kept = Processed | None
+"""The consumed event id or command key a write keeps with its change, if any."""
 
 
 @dataclass(frozen=True)
@@ -103,11 +109,7 @@ class AggregateStore:
         return None if document is None else loaded_from(document)
 
     async def create(
-        self,
-        aggregate_id: str,
-        state: Document,
-        events: Sequence[OutboxEntry] = (),
-        processed: Processed | None = None,
+        self, aggregate_id: str, state: Document, events: Events = (), processed: Kept = None
     ) -> None:
         """Insert a new aggregate; ConcurrencyConflict if one with this id exists."""
         document: Document = {
@@ -126,11 +128,7 @@ class AggregateStore:
             self._on_events(self.collection.name, aggregate_id)
 
     async def save(
-        self,
-        loaded: Loaded,
-        state: Document,
-        events: Sequence[OutboxEntry] = (),
-        processed: Processed | None = None,
+        self, loaded: Loaded, state: Document, events: Events = (), processed: Kept = None
     ) -> None:
         """Replace the state read as ``loaded``; ConcurrencyConflict if it changed since."""
         changes: Document = {"state": state, "version": loaded.version + 1}

@@ -47,7 +47,9 @@ from shared.store import (
     EPOCH,
     ConcurrencyConflict,
     Document,
+    Events,
     EventsQueued,
+    Kept,
     Loaded,
     Processed,
     nobody_told,
@@ -86,21 +88,13 @@ class Chained:
     """Creating and saving as chains do: each a new version, inserted under its own id."""
 
     async def create(
-        self,
-        aggregate_id: str,
-        state: Document,
-        events: Sequence[OutboxEntry] = (),
-        processed: Processed | None = None,
+        self, aggregate_id: str, state: Document, events: Events = (), processed: Kept = None
     ) -> None:
         """Insert version 1; ConcurrencyConflict if the aggregate exists."""
         await self._insert(aggregate_id, 1, state, events, processed)
 
     async def save(
-        self,
-        loaded: Loaded,
-        state: Document,
-        events: Sequence[OutboxEntry] = (),
-        processed: Processed | None = None,
+        self, loaded: Loaded, state: Document, events: Events = (), processed: Kept = None
     ) -> None:
         """Insert the version after ``loaded``; ConcurrencyConflict if another writer did."""
         await self._insert(loaded.id, loaded.version + 1, state, events, processed)

@@ -9,10 +9,10 @@ their answers. What a save would leave in the outbox is kept in ``published``, i
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 
 from shared.events.base import OutboxEntry
-from shared.store import ConcurrencyConflict, Document, Loaded, Processed
+from shared.store import ConcurrencyConflict, Document, Events, Kept, Loaded, Processed
 
 
 class MemoryAggregates:
@@ -38,11 +38,7 @@ class MemoryAggregates:
         )
 
     async def create(
-        self,
-        aggregate_id: str,
-        state: Document,
-        events: Sequence[OutboxEntry] = (),
-        processed: Processed | None = None,
+        self, aggregate_id: str, state: Document, events: Events = (), processed: Kept = None
     ) -> None:
         if aggregate_id in self.documents or self._taken(state, aggregate_id):
             raise ConcurrencyConflict(aggregate_id)
@@ -54,11 +50,7 @@ class MemoryAggregates:
         self.published.extend(events)
 
     async def save(
-        self,
-        loaded: Loaded,
-        state: Document,
-        events: Sequence[OutboxEntry] = (),
-        processed: Processed | None = None,
+        self, loaded: Loaded, state: Document, events: Events = (), processed: Kept = None
     ) -> None:
         document = self.documents[loaded.id]
         if document["version"] != loaded.version or self._taken(state, loaded.id):
