@@ -65,7 +65,9 @@ async def test_the_call_closes_by_itself_once_at_its_deadline(isolation: Isolati
         closed = await read_events(
             isolation,
             "calls.call",
-            lambda evs: any(e.type == "calls.call.closed.v1" for e in evs),
+            lambda evs: any(
+                e.type == "calls.call.closed.v1" and e.subject == "PF-CLOSE" for e in evs
+            ),
         )
         call = await client.get("/calls/PF-CLOSE", headers=auth("operator"))
         assert call.json()["status"] == "closed"
