@@ -23,6 +23,7 @@ one.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import jwt
@@ -47,20 +48,13 @@ from shared.topics import CALLS_COMMAND
 Answer = CommandAccepted | CommandRejected
 
 
+@dataclass(frozen=True)
 class CommandTopic:
-    def __init__(
-        self,
-        handlers: CommandHandlers,
-        auth_secret: str,
-        send: SendRaw,
-        dead_letters: DeadLetters,
-        topic_prefix: str = "",
-    ) -> None:
-        self._handlers = handlers
-        self._secret = auth_secret
-        self._send = send
-        self._dead_letters = dead_letters
-        self._prefix = topic_prefix
+    handlers: CommandHandlers
+    auth_secret: str
+    send: SendRaw
+    dead_letters: DeadLetters
+    topic_prefix: str = ""
 
     async def handle(self, record: Any) -> None:
         try:
@@ -70,21 +64,21 @@ class CommandTopic:
                 raise ValueError("command_id must be a string of 1 to 200 characters")
         except (orjson.JSONDecodeError, TypeError, KeyError, ValueError) as error:
             # Nobody to answer: set it aside for an operator.
-            await self._dead_letters.send(record, error, attempts=1)
+            await self.dead_letters.send(record, error, attempts=1)
             return
         command_type = body.get("type") if isinstance(body.get("type"), str) else None
         try:
             principal = self._principal(record.headers or ())
             command = read_command(body)
         except DomainError as error:
-            self._handlers.metrics.rejected.labels(error.reason).inc()
+            self.handlers.metrics.rejected.labels(error.reason).inc()
             await self._answer(rejected(command_id, command_type, error))
             return
         await self._answer(await self._run(principal, command_id, command))
 
     async def _run(self, principal: Principal, command_id: str, command: Command) -> Answer:
         try:
-            answer = await self._handlers.execute(principal, command_id, command)
+            answer = await self.handlers.execute(principal, command_id, command)
         except DomainError as error:  # counted by the handler
             return rejected(command_id, command.type, error)
         return CommandAccepted(
@@ -100,7 +94,7 @@ class CommandTopic:
         if scheme.lower() != "bearer" or not token:
             raise Unauthorized("a bearer token is required in the 'authorization' header")
         try:
-            return read_token(self._secret, token.strip())
+            return read_token(self.auth_secret, token.strip())
         except jwt.ExpiredSignatureError as error:
             raise Unauthorized("the token has expired") from error
         except jwt.InvalidTokenError as error:
@@ -111,7 +105,7 @@ class CommandTopic:
             result,
             source=source_of(SERVICE),
             key=result.command_id,
-            time=self._handlers.clock.now(),
+            time=self.handlers.clock.now(),
         )
         # The same answer to the same command always has the same event id.
         outcome = f"{result.command_id}|{result.type_name}|{result.status_code}"
@@ -119,8 +113,8 @@ class CommandTopic:
             outcome += f"|{result.reason}"
         entry = entry.model_copy(update={"id": str(uuid.uuid5(IDS, outcome))})
         event = entry.cloud_event()
-        await self._send(
-            self._prefix + entry.topic,
+        await self.send(
+            self.topic_prefix + entry.topic,
             entry.key.encode(),
             event.kafka_value(),
             event.kafka_headers(),

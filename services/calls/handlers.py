@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -32,6 +33,7 @@ from services.calls.metrics import CallsMetrics
 from services.calls.store import CallsQueries
 from services.calls.views import DossierSummary
 from shared.auth import Principal
+from shared.clock import Clock
 from shared.decision import Answer, Decision
 from shared.errors import Conflict, DomainError
 from shared.repository import Repository, command_id, derived_id
@@ -56,19 +58,16 @@ def summary(dossier: DossierState) -> dict[str, Any]:
     return DossierSummary.of(dossier).model_dump(mode="json")
 
 
+@dataclass
 class CommandHandlers:
-    def __init__(
-        self,
-        calls: Repository[CallState],
-        dossiers: Repository[DossierState],
-        queries: CallsQueries,
-        metrics: CallsMetrics,
-    ) -> None:
-        self.calls = calls
-        self.dossiers = dossiers
-        self.queries = queries
-        self.clock = calls.clock
-        self.metrics = metrics
+    calls: Repository[CallState]
+    dossiers: Repository[DossierState]
+    queries: CallsQueries
+    metrics: CallsMetrics
+    clock: Clock = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.clock = self.calls.clock
 
     async def execute(
         self, principal: Principal, key: str | None, command: commands.Command

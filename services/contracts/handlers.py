@@ -49,16 +49,11 @@ class DraftRequest:
     terms: Terms
 
 
+@dataclass(frozen=True)
 class ContractHandlers:
-    def __init__(
-        self,
-        contracts: ContractRepository,
-        poles: PoleRepository,
-        contracts_of_pole: ContractsOfPole,
-    ) -> None:
-        self.contracts = contracts
-        self.poles = poles
-        self.contracts_of_pole = contracts_of_pole
+    contracts: ContractRepository
+    poles: PoleRepository
+    contracts_of_pole: ContractsOfPole
 
     async def draft(self, command: Command, request: DraftRequest) -> Answer:
         """One contract per pôle and period: a repeat of the same command gets its first answer,

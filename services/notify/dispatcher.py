@@ -12,6 +12,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Collection
+from dataclasses import InitVar, dataclass, field
 from datetime import datetime, timedelta
 
 from services.notify.domain.backoff import Outcome
@@ -34,25 +35,29 @@ from shared.waiting import woken_or_timed_out
 log = logging.getLogger(__name__)
 
 
+@dataclass
 class Dispatcher:
-    def __init__(
-        self,
-        settings: NotifySettings,
-        deliveries: Deliveries,
-        leases: DeliveryLeases,
-        subscriptions: Repository[Subscription],
-        webhooks: WebhookSender,
-        mail: MailSender,
-        metrics: NotifyMetrics,
-        clock: Clock,
-    ) -> None:
-        self._clock = clock
-        self._deliveries = deliveries
-        self._leases = leases
-        self._subscriptions = subscriptions
-        self._webhooks = webhooks
-        self._mail = mail
-        self._metrics = metrics
+    settings: InitVar[NotifySettings]
+    deliveries: Deliveries
+    leases: DeliveryLeases
+    subscriptions: Repository[Subscription]
+    webhooks: WebhookSender
+    mail: MailSender
+    metrics: NotifyMetrics
+    clock: Clock
+    _slots: int = field(init=False)
+    _lease: timedelta = field(init=False)
+    _poll: float = field(init=False)
+    _schedule: RetrySchedule = field(init=False)
+    _policy: FailurePolicy = field(init=False)
+    _wake: asyncio.Event = field(init=False, default_factory=asyncio.Event)
+    _told: set[str] = field(init=False, default_factory=set)
+    _retries: dict[str, datetime] = field(init=False, default_factory=dict)
+    """Deliveries this dispatcher put back for a retry, and when they come due."""
+    _scan_now: bool = field(init=False, default=True)
+    _in_flight: set[asyncio.Task[None]] = field(init=False, default_factory=set)
+
+    def __post_init__(self, settings: NotifySettings) -> None:
         self._slots = settings.notify_max_concurrent_deliveries
         self._lease = timedelta(seconds=settings.notify_delivery_lease_seconds)
         self._poll = settings.notify_dispatch_poll_seconds
@@ -65,12 +70,6 @@ class Dispatcher:
             failing_for=timedelta(seconds=settings.notify_disable_after_failing_seconds),
             final_failures_in_row=settings.notify_disable_after_final_failures,
         )
-        self._wake = asyncio.Event()
-        self._told: set[str] = set()
-        self._retries: dict[str, datetime] = {}
-        """Deliveries this dispatcher put back for a retry, and when they come due."""
-        self._scan_now = True
-        self._in_flight: set[asyncio.Task[None]] = set()
 
     def wake(self, delivery_ids: Collection[str] = ()) -> None:
         """Called when deliveries were recorded: send them now, by id. Without ids (a
@@ -110,25 +109,25 @@ class Dispatcher:
             for task in self._in_flight:
                 task.cancel()
             await asyncio.gather(*self._in_flight, return_exceptions=True)
-            await self._webhooks.close()
+            await self.webhooks.close()
 
     async def _claim(self, free: int, scan: bool) -> tuple[list[Delivery], float]:
         """The deliveries the dispatcher was told about (up to ``free``), then, when ``scan``,
         those a search finds due (retries, and any recorded while nobody was told); and in how
         many seconds to search again: at the poll, or sooner if the search says so."""
-        now = self._clock.now()
+        now = self.clock.now()
         due = [delivery_id for delivery_id, at in self._retries.items() if at <= now]
         for delivery_id in due:
             del self._retries[delivery_id]
         self._told.update(due)
         told = list(self._told)[:free]
         self._told.difference_update(told)
-        claimed = await self._leases.claim(told, now, self._lease)
+        claimed = await self.leases.claim(told, now, self._lease)
         search_in = self._poll
         if scan and len(claimed) >= free:
             search_in = 0.0  # the search was due: it comes as soon as a slot is free
         elif scan:
-            found, next_search = await self._leases.claim_due(now, self._lease, free - len(claimed))
+            found, next_search = await self.leases.claim_due(now, self._lease, free - len(claimed))
             claimed += found
             if next_search is not None:
                 search_in = min(search_in, max((next_search - now).total_seconds(), 0.0))
@@ -145,9 +144,9 @@ class Dispatcher:
     async def _attempt(self, delivery: Delivery) -> None:
         subscription = None
         if delivery.subscription_id is not None:
-            found = await self._subscriptions.get(delivery.subscription_id)
+            found = await self.subscriptions.get(delivery.subscription_id)
             subscription = found.state if found else None
-        started_at, started = self._clock.now(), time.monotonic()
+        started_at, started = self.clock.now(), time.monotonic()
         sent = await self._send(delivery, subscription, started_at)
         latency = time.monotonic() - started
         attempt = Attempt(
@@ -157,13 +156,13 @@ class Dispatcher:
             latency_seconds=round(latency, 4),
             error=sent.error,
         )
-        done = await self._deliveries.finish(delivery.id, attempt, self._schedule, sent.retry_after)
+        done = await self.deliveries.finish(delivery.id, attempt, self._schedule, sent.retry_after)
         if done.status == "pending":
             self._retries[done.id] = done.next_attempt_at
             self._wake.set()  # the loop watches the clock for it from now on
         status = "retry" if done.status == "pending" else done.status
-        self._metrics.notifications.labels(delivery.channel, status).inc()
-        self._metrics.latency.labels(delivery.channel).observe(latency)
+        self.metrics.notifications.labels(delivery.channel, status).inc()
+        self.metrics.latency.labels(delivery.channel).observe(latency)
         if subscription is not None and subscription.status == "active":
             await self._record_health(subscription.id, sent.outcome, done.status == "failed")
 
@@ -177,22 +176,22 @@ class Dispatcher:
             return Sent(Outcome.FINAL, error=f"the subscription is {state}")
         if delivery.channel == "webhook":
             secrets = subscription.signing_secrets(now) if subscription else []
-            return await self._webhooks.send(delivery, secrets)
-        return await self._mail.send(delivery)
+            return await self.webhooks.send(delivery, secrets)
+        return await self.mail.send(delivery)
 
     async def _record_health(self, subscription_id: str, outcome: Outcome, gave_up: bool) -> None:
         """A success heals the subscription; failures for too long disable it."""
 
         async def apply() -> None:
-            found = await self._subscriptions.get(subscription_id)
+            found = await self.subscriptions.get(subscription_id)
             if found is None:
                 return
-            now = self._clock.now()
+            now = self.clock.now()
             if outcome == Outcome.DELIVERED:
                 decision = record_success(found.state)
             else:
                 decision = record_failure(found.state, now, gave_up, self._policy)
             if decision is not None:
-                await self._subscriptions.save(found, decision, now)
+                await self.subscriptions.save(found, decision, now)
 
         await retry_on_conflict(apply)

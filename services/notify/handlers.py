@@ -54,24 +54,15 @@ def delivery_view(delivery: Delivery) -> dict[str, Any]:
     return delivery.model_dump(mode="json", exclude={"lease_until"})
 
 
+@dataclass(frozen=True)
 class SubscriptionCommands:
-    def __init__(
-        self,
-        subscriptions: Repository[Subscription],
-        search: SubscriptionSearch,
-        deliveries: Deliveries,
-        delivery_search: DeliverySearch,
-        allow_private_targets: bool,
-        secret_overlap: timedelta,
-        on_replayed: Callable[[], None],
-    ) -> None:
-        self._subscriptions = subscriptions
-        self._search = search
-        self._deliveries = deliveries
-        self._delivery_search = delivery_search
-        self._allow_private = allow_private_targets
-        self._overlap = secret_overlap
-        self._on_replayed = on_replayed
+    subscriptions: Repository[Subscription]
+    search: SubscriptionSearch
+    _deliveries: Deliveries  # not `deliveries`: that name is the method listing them
+    delivery_search: DeliverySearch
+    allow_private_targets: bool
+    secret_overlap: timedelta
+    on_replayed: Callable[[], None]
 
     async def create(
         self, principal: Principal, request: NewSubscription, idempotency_key: str | None
@@ -80,7 +71,7 @@ class SubscriptionCommands:
             await self._check_public(request.target)
         # Named after the command's id, as notify's ids always were: a repeat finds its first one.
         sub_id = derived_id(IDS, f"cmd:{principal.subject}", idempotency_key)
-        return await self._subscriptions.create(
+        return await self.subscriptions.create(
             sub_id,
             lambda now: decide.create(
                 sub_id,
@@ -97,7 +88,7 @@ class SubscriptionCommands:
     async def _check_public(self, url: str) -> None:
         decide.check_target("webhook", url)
         try:
-            await ensure_public(url, self._allow_private)
+            await ensure_public(url, self.allow_private_targets)
         except PrivateTarget as error:
             raise invalid(["target"], str(error)) from error
         except OSError as error:
@@ -114,7 +105,7 @@ class SubscriptionCommands:
 
     async def rotate_secret(self, principal: Principal, sub_id: str, key: str | None) -> Answer:
         return await self._change(
-            principal, sub_id, key, partial(decide.rotate_secret, overlap=self._overlap)
+            principal, sub_id, key, partial(decide.rotate_secret, overlap=self.secret_overlap)
         )
 
     async def _change(
@@ -129,14 +120,14 @@ class SubscriptionCommands:
             return decision(sub, now)
 
         try:
-            return await self._subscriptions.change(
+            return await self.subscriptions.change(
                 sub_id, visible_then, command_id(principal.subject, key)
             )
         except NotFound:
             raise missing() from None
 
     async def _readable(self, principal: Principal, sub_id: str) -> Subscription:
-        found = await self._subscriptions.get(sub_id)
+        found = await self.subscriptions.get(sub_id)
         if found is None or not visible(found.state, principal):
             raise missing()
         return found.state
@@ -146,11 +137,11 @@ class SubscriptionCommands:
 
     async def listed(self, principal: Principal) -> list[Answer]:
         owner = None if principal.has("operator") else principal.subject
-        return [sub.view() for sub in await self._search.listed(owner)]
+        return [sub.view() for sub in await self.search.listed(owner)]
 
     async def deliveries(self, principal: Principal, sub_id: str) -> list[Answer]:
         await self._readable(principal, sub_id)
-        found = await self._delivery_search.of_subscription(sub_id, DELIVERIES_LISTED)
+        found = await self.delivery_search.of_subscription(sub_id, DELIVERIES_LISTED)
         return [delivery_view(delivery) for delivery in found]
 
     async def delivery(self, principal: Principal, delivery_id: str) -> Delivery:
@@ -170,11 +161,11 @@ class SubscriptionCommands:
 
     async def replay_since(self, principal: Principal, sub_id: str, since: datetime) -> Answer:
         await self._active(principal, sub_id)
-        return await self._replay(await self._delivery_search.created_since(sub_id, since))
+        return await self._replay(await self.delivery_search.created_since(sub_id, since))
 
     async def _replay(self, delivery_ids: list[str]) -> Answer:
         count = await self._deliveries.replay(delivery_ids)
-        self._on_replayed()
+        self.on_replayed()
         return {"replayed": count}
 
     async def _active(self, principal: Principal, sub_id: str) -> None:

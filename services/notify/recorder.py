@@ -8,6 +8,7 @@ id: a redelivered event finds its deliveries already recorded and changes nothin
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from services.notify.domain.delivery import new_delivery
@@ -21,32 +22,26 @@ CONSUMED_TOPICS: tuple[Topic, ...] = tuple(t for t in ALL_TOPICS if "notify" in 
 """Every topic the registry says notify reads: the events of calls, funding and contracts."""
 
 
+@dataclass(frozen=True)
 class DeliveryRecorder:
-    def __init__(
-        self,
-        subscriptions: SubscriptionSearch,
-        deliveries: Deliveries,
-        on_recorded: Callable[[list[str]], None],
-        clock: Clock,
-    ) -> None:
-        self._clock = clock
-        self._subscriptions = subscriptions
-        self._deliveries = deliveries
-        self._on_recorded = on_recorded
+    subscriptions: SubscriptionSearch
+    deliveries: Deliveries
+    on_recorded: Callable[[list[str]], None]
+    clock: Clock
 
     async def on_any_event(self, event: CloudEvent, _typed: Any) -> None:
         """Record one delivery per subscription that selects the event and per default
         recipient; the event's data is read generically (other services own its shape)."""
-        now = self._clock.now()
+        now = self.clock.now()
         deliveries = [
             new_delivery(sub.id, sub.channel, sub.target, event, now, sub.id, sub.owner_subject)
-            for sub in await self._subscriptions.matching(event.type)
+            for sub in await self.subscriptions.matching(event.type)
             if sub.selects(event.type, event.data)
         ]
         deliveries += [
             new_delivery(default_target_id(address), "email", address, event, now)
             for address in default_recipients(event.type, event.data)
         ]
-        recorded = [d.id for d in deliveries if await self._deliveries.record(d)]
+        recorded = [d.id for d in deliveries if await self.deliveries.record(d)]
         if recorded:
-            self._on_recorded(recorded)
+            self.on_recorded(recorded)

@@ -79,22 +79,14 @@ class Findings:
         return sum(row.duplicated for row in self.rows)
 
 
+@dataclass(frozen=True)
 class Count:
-    def __init__(
-        self,
-        workload: Workload,
-        tap: Tap,
-        platform: Platform,
-        tokens: Any,
-        webhooks: WebhookReceiver,
-        mail: SmtpSink,
-    ) -> None:
-        self.w = workload
-        self.tap = tap
-        self.platform = platform
-        self.tokens = tokens
-        self.webhooks = webhooks
-        self.mail = mail
+    w: Workload
+    tap: Tap
+    platform: Platform
+    tokens: Any
+    webhooks: WebhookReceiver
+    mail: SmtpSink
 
     async def run(self) -> Findings:
         found = Findings()

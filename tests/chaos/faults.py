@@ -19,7 +19,7 @@ import random
 import time
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 
@@ -100,30 +100,26 @@ class Gate:
                 self._condition.notify_all()
 
 
+@dataclass
 class Chaos:
-    def __init__(
-        self,
-        stack: Stack,
-        platform: Platform,
-        busy: Callable[[str], bool],
-        kills_per_service: int,
-        infra_kills: int,
-        rng: random.Random,
-    ) -> None:
-        self.stack = stack
-        self.platform = platform
-        self.busy = busy
-        self.kills_per_service = kills_per_service
-        self.infra_kills = infra_kills
-        self.rng = rng
-        self.gate = Gate()
-        self.kills: Counter[str] = Counter()
-        self._killed = asyncio.Condition()
-        self.faults: list[Fault] = []
-        self._measuring: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
-        """Per process: held from its kill until its resume is measured, so that a second
-        instance is not retired while its own fault is still being measured."""
-        self.http = httpx.AsyncClient(timeout=2.0)
+    stack: Stack
+    platform: Platform
+    busy: Callable[[str], bool]
+    kills_per_service: int
+    infra_kills: int
+    rng: random.Random
+    gate: Gate = field(init=False, default_factory=Gate)
+    kills: Counter[str] = field(init=False, default_factory=Counter)
+    _killed: asyncio.Condition = field(init=False, default_factory=asyncio.Condition)
+    faults: list[Fault] = field(init=False, default_factory=list)
+    _measuring: dict[str, asyncio.Lock] = field(
+        init=False, default_factory=lambda: defaultdict(asyncio.Lock)
+    )
+    """Per process: held from its kill until its resume is measured, so that a second
+    instance is not retired while its own fault is still being measured."""
+    http: httpx.AsyncClient = field(
+        init=False, default_factory=lambda: httpx.AsyncClient(timeout=2.0)
+    )
 
     async def run(self) -> None:
         try:

@@ -107,29 +107,23 @@ class Tally:
                 self.refusals.append(f"{kind}: {reply.status} {str(reply.body)[:300]}")
 
 
+@dataclass
 class Workload:
-    def __init__(
-        self,
-        platform: Platform,
-        bus: CommandBus,
-        tokens: Tokens,
-        pace: Pace,
-        run_id: str,
-        anchor: float,
-        rng: random.Random,
-    ) -> None:
-        self.platform = platform
-        self.bus = bus
-        self.tokens = tokens
-        self.pace = pace
-        self.run_id = run_id
-        self.anchor = anchor
-        self.rng = rng
-        self.tally = Tally()
-        self.calls: list[str] = []
-        self.dossiers: list[Dossier] = []
-        self.contracts: list[ContractRun] = []
-        self.commitments: list[ManualCommitment] = []
+    platform: Platform
+    bus: CommandBus
+    tokens: Tokens
+    pace: Pace
+    run_id: str
+    anchor: float
+    rng: random.Random
+    tally: Tally = field(init=False, default_factory=Tally)
+    calls: list[str] = field(init=False, default_factory=list)
+    dossiers: list[Dossier] = field(init=False, default_factory=list)
+    contracts: list[ContractRun] = field(init=False, default_factory=list)
+    commitments: list[ManualCommitment] = field(init=False, default_factory=list)
+    leads: list[str] = field(init=False)
+
+    def __post_init__(self) -> None:
         self.leads = [p.id for p in all_poles() if p.labelled_year <= 2009 and not p.ecotech]
 
     def sim_now(self) -> datetime:
