@@ -16,6 +16,7 @@ import pytest_asyncio
 from prometheus_client.parser import text_string_to_metric_families
 
 from services.funding.app import create_app
+from services.funding.domain.envelope import load_envelope
 from services.funding.settings import FundingSettings
 from shared.events.calls import DossierSelected
 from shared.events.contracts import ContractSigned, Party, YearlyCommitment
@@ -97,19 +98,15 @@ def of_type(type_name: str) -> Any:
 async def test_metrics_show_every_line_with_the_envelope_amounts_right_after_start(
     topics: Isolation,
 ) -> None:
-    async with serve(create_app(topics.settings(FundingSettings))) as client:
+    settings = topics.settings(FundingSettings)
+    async with serve(create_app(settings)) as client:
         samples = _samples((await client.get("/metrics")).text)
-    amounts = {
-        "animation": 50,
-        "intervention": 600,
-        "intervention.rd": 495,
-        "intervention.platforms": 105,
-        "agencies": 850,
-        "agencies.anr": 600,
-        "agencies.oseo-cdc": 250,
-    }
-    for line_id, millions in amounts.items():
-        assert samples[("poles_budget_line_amount_cents", line_id)] == millions * M_EUR
+    # The file's own amounts (1500 M€ in seven lines): services/funding/tests/test_envelope.py.
+    specs = load_envelope(settings.envelope_file).all_specs()
+    assert len(specs) == 7
+    for spec in specs:
+        line_id = spec.id
+        assert samples[("poles_budget_line_amount_cents", line_id)] == spec.amount_cents
         assert samples[("poles_budget_committed_cents", line_id)] == 0
         assert samples[("poles_budget_paid_cents", line_id)] == 0
     assert samples[("poles_budget_commitments_refused_total", "intervention.platforms")] == 0

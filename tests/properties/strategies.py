@@ -9,15 +9,19 @@ null, enums, consts, ``anyOf``/``oneOf`` and local ``$ref``.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
-from hypothesis import HealthCheck, settings
+import pytest
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 Json = Any
+Model = TypeVar("Model", bound=BaseModel)
 INT64 = 2**63 - 1
 """JSON on the platform's wire (orjson) carries 64-bit integers; a schema without bounds gets
 these."""
@@ -160,3 +164,32 @@ def any_input(model: type[BaseModel], *samples: dict[str, Any]) -> st.SearchStra
 def shaped_like(model: type[BaseModel]) -> st.SearchStrategy[Json]:
     """Values shaped by the model's JSON schema (built once per model)."""
     return from_schema(model.model_json_schema())
+
+
+def valid(model: type[Model], *samples: dict[str, Any]) -> st.SearchStrategy[Model]:
+    """Bodies the model accepts: the samples, and schema-shaped values that happen to be valid."""
+
+    def parsed(value: Json) -> st.SearchStrategy[Model]:
+        try:
+            return st.just(model.model_validate(value))
+        except ValidationError:
+            return st.nothing()
+
+    return st.one_of(*[st.just(s) for s in samples], shaped_like(model)).flatmap(parsed)
+
+
+def any_body_is_valid_or_a_validation_error(
+    samples: dict[type[BaseModel], dict[str, Any]],
+) -> Callable[..., None]:
+    """The test that each body model, fed any input (near misses of its sample too), gives a
+    valid body or a ValidationError, never another error; one case per model."""
+
+    @pytest.mark.parametrize("body", list(samples), ids=lambda m: m.__name__)
+    @quick
+    @given(data=st.data())
+    def test(body: type[BaseModel], data: st.DataObject) -> None:
+        with contextlib.suppress(ValidationError):
+            body.model_validate(data.draw(any_input(body, samples[body])))
+
+    given_test: Callable[..., None] = test  # Hypothesis's decorators return Any
+    return given_test

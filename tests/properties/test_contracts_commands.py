@@ -5,15 +5,13 @@ contract that still reads back from its stored form."""
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from services.contracts.api.bodies import (
     AmendmentBody,
@@ -31,7 +29,8 @@ from services.contracts.domain.terms import Roadmap, to_parties
 from services.contracts.tests import builders
 from shared.decision import Decision
 from shared.errors import DomainError
-from tests.properties.strategies import any_input, quick, shaped_like
+from tests.properties import strategies
+from tests.properties.strategies import Model, any_body_is_valid_or_a_validation_error, quick
 
 SAMPLES: dict[type[BaseModel], dict[str, Any]] = {
     DraftBody: {"pole_id": builders.POLE, "parties": builders.parties_json()},
@@ -46,26 +45,12 @@ SAMPLES: dict[type[BaseModel], dict[str, Any]] = {
 }
 
 
-@pytest.mark.parametrize("body", list(SAMPLES), ids=lambda m: m.__name__)
-@quick
-@given(data=st.data())
-def test_any_body_is_valid_or_a_validation_error(
-    body: type[BaseModel], data: st.DataObject
-) -> None:
-    with contextlib.suppress(ValidationError):
-        body.model_validate(data.draw(any_input(body, SAMPLES[body])))
+test_any_body_is_valid_or_a_validation_error = any_body_is_valid_or_a_validation_error(SAMPLES)
 
 
-def valid(model: type[BaseModel]) -> st.SearchStrategy[Any]:
+def valid(model: type[Model]) -> st.SearchStrategy[Model]:
     """Mostly the sample, sometimes a schema-shaped body that happens to be valid."""
-
-    def parsed(value: Any) -> st.SearchStrategy[Any]:
-        try:
-            return st.just(model.model_validate(value))
-        except ValidationError:
-            return st.nothing()
-
-    return st.one_of(st.just(SAMPLES[model]), shaped_like(model)).flatmap(parsed)
+    return strategies.valid(model, SAMPLES[model])
 
 
 Decide = Callable[[Contract, frozenset[str], datetime], Decision[Contract]]

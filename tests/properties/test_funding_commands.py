@@ -5,31 +5,22 @@ published (BSON and the wire's JSON hold 64-bit integers)."""
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 import bson
 import orjson
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from services.funding.api.bodies import CommitBody, DecommitBody, PaymentBody, TransferBody
-from services.funding.domain.commitment import (
-    CommitmentState,
-    Decommitment,
-    Payment,
-    commitment_from,
-    decommit,
-    record_payment,
-)
+from services.funding.domain import commitment as rules
 from services.funding.domain.line import LineState, decide_commitment, send_transfer
 from services.funding.tests.support import NOW, line
 from shared.decision import Decision
 from shared.errors import Conflict
 from shared.events.funding import CommitmentMade, CommitmentSource, CommitmentTerms, LineTransferred
-from tests.properties.strategies import any_input, quick, shaped_like
+from tests.properties.strategies import any_body_is_valid_or_a_validation_error, quick, valid
 
 SAMPLES: dict[type[BaseModel], dict[str, Any]] = {
     CommitBody: {
@@ -49,30 +40,13 @@ SAMPLES: dict[type[BaseModel], dict[str, Any]] = {
 }
 
 
-@pytest.mark.parametrize("body", list(SAMPLES), ids=lambda m: m.__name__)
-@quick
-@given(data=st.data())
-def test_any_body_is_valid_or_a_validation_error(
-    body: type[BaseModel], data: st.DataObject
-) -> None:
-    with contextlib.suppress(ValidationError):
-        body.model_validate(data.draw(any_input(body, SAMPLES[body])))
+test_any_body_is_valid_or_a_validation_error = any_body_is_valid_or_a_validation_error(SAMPLES)
 
 
 def storable(*events: BaseModel) -> None:
     for event in events:
         bson.encode(event.model_dump(mode="json"))
         orjson.dumps(event.model_dump(mode="json"))
-
-
-def valid(model: type[BaseModel]) -> st.SearchStrategy[Any]:
-    def parsed(value: Any) -> st.SearchStrategy[Any]:
-        try:
-            return st.just(model.model_validate(value))
-        except ValidationError:
-            return st.nothing()
-
-    return shaped_like(model).flatmap(parsed)
 
 
 def terms_of(body: CommitBody, line_id: str) -> CommitmentTerms:
@@ -120,7 +94,7 @@ def test_payments_and_decommitments_never_exceed_the_commitment(
     made = change.events[0]
     if not isinstance(made, CommitmentMade):
         return
-    state = commitment_from(made)
+    state = rules.commitment_from(made)
     for number, body in enumerate(bodies):
         try:
             decision = apply(state, f"change-{number}", body)
@@ -132,11 +106,15 @@ def test_payments_and_decommitments_never_exceed_the_commitment(
 
 
 def apply(
-    state: CommitmentState, change_id: str, body: PaymentBody | DecommitBody
-) -> Decision[CommitmentState]:
+    state: rules.CommitmentState, change_id: str, body: PaymentBody | DecommitBody
+) -> Decision[rules.CommitmentState]:
     if isinstance(body, PaymentBody):
-        return record_payment(state, Payment(change_id, author="dge", **body.model_dump()), NOW)
-    return decommit(state, Decommitment(change_id, author="dge", **body.model_dump()), NOW)
+        return rules.record_payment(
+            state, rules.Payment(change_id, author="dge", **body.model_dump()), NOW
+        )
+    return rules.decommit(
+        state, rules.Decommitment(change_id, author="dge", **body.model_dump()), NOW
+    )
 
 
 @quick

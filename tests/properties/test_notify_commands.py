@@ -20,7 +20,7 @@ from services.notify.domain.subscription import check_target, create
 from services.notify.targets import PrivateTarget, ensure_public
 from shared.auth import Principal
 from shared.errors import Invalid
-from tests.properties.strategies import any_input, quick, shaped_like
+from tests.properties.strategies import any_input, quick, valid
 
 SAMPLE = {
     "channel": "webhook",
@@ -46,18 +46,8 @@ def test_any_replay_body_is_valid_or_a_validation_error(value: Any) -> None:
         ReplayBody.model_validate(value)
 
 
-def valid_bodies() -> st.SearchStrategy[SubscriptionBody]:
-    def parsed(value: Any) -> st.SearchStrategy[SubscriptionBody]:
-        try:
-            return st.just(SubscriptionBody.model_validate(value))
-        except ValidationError:
-            return st.nothing()
-
-    return shaped_like(SubscriptionBody).flatmap(parsed)
-
-
 @quick
-@given(body=valid_bodies())
+@given(body=valid(SubscriptionBody))
 def test_a_valid_body_makes_a_storable_subscription_or_names_the_wrong_field(
     body: SubscriptionBody,
 ) -> None:

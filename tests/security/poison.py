@@ -9,18 +9,27 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import orjson
+from fastapi import FastAPI
 from pymongo import AsyncMongoClient
 
+from shared.cloudevents import CloudEvent
 from shared.events.base import EVENT_TYPES
+from shared.events.calls import DossierSelected
 from shared.settings import ServiceSettings
 from shared.topics import Topic
-from tests.support.infra import MONGO, Isolation
-from tests.support.kafka import publish_raw, read_topic
+from tests.support.infra import MONGO, Isolation, serve
+from tests.support.kafka import eventually, publish_event, publish_raw, read_topic
 
 HUGE = 900 * 1024
+DOSSIER = "d-after-poison"
+"""The valid event sent behind the poison, on the poison's key."""
 VOLATILE = ("outbox", "outbox_lease_until", "lease_until")
 """Fields the outbox relay and the dispatcher change on their own; not the service's data."""
 
@@ -107,3 +116,77 @@ async def quiet_store(settings: ServiceSettings, seconds: float = 15) -> dict[st
             return current
         previous = current
     raise AssertionError("the store kept changing; nothing to compare poison against")
+
+
+def selected(**changes: Any) -> DossierSelected:
+    """The valid decision sent behind the poison."""
+    fields: dict[str, Any] = {
+        "dossier_id": DOSSIER,
+        "call_id": "PF-2008",
+        "call_kind": "innovation-platforms",
+        "pole_id": "aerospace-valley",
+        "region_codes": ["73"],
+        "platform_name": "Plate-forme après le poison",
+        "decided_at": datetime(2009, 6, 15, 10, 0, tzinfo=UTC),
+        "decision_year": 2009,
+        "state_grant_cents": 100_000_000,
+        "requested_total_cents": 100_000_000,
+    }
+    return DossierSelected(**{**fields, **changes})
+
+
+Applied = Callable[[httpx.AsyncClient, CloudEvent], Awaitable[Any]]
+"""Whether the service has applied the event (a truthy value once it has)."""
+
+
+@dataclass
+class Poisoned:
+    """What a poison run measured: the dead letters, the store around the poison, the times."""
+
+    service: str
+    origins: set[str]
+    sent: int
+    dead: list[Any]
+    before: dict[str, list[Any]]
+    after_poison: dict[str, list[Any]]
+    all_dead_after: float
+    applied_after: float
+
+    def check(self) -> None:
+        """Every poison dead-lettered with its origin, the store untouched, all within seconds."""
+        assert len(self.dead) == self.sent
+        for record in self.dead:
+            check_dead_letter(record, self.service, self.origins)
+        assert self.after_poison == self.before
+        assert self.all_dead_after < 10, (
+            f"{self.sent} poison messages took {self.all_dead_after:.1f}s"
+        )
+        assert self.applied_after < 5
+
+
+async def poison_then_event(
+    isolation: Isolation,
+    settings: ServiceSettings,
+    app: FastAPI,
+    topics: Sequence[Topic],
+    event: DossierSelected,
+    applied: Applied,
+) -> Poisoned:
+    """Poison every topic the service consumes, then send ``event`` on the same key and wait
+    until ``applied`` says the service has it."""
+    async with serve(app) as client:
+        before = await quiet_store(settings)
+        started = time.monotonic()
+        sent = await send_poisons(isolation, list(topics), key=DOSSIER.encode())
+        dead = await dead_letters(isolation, settings.service, sent)
+        all_dead_after = time.monotonic() - started
+        after_poison = await store_snapshot(settings)
+
+        published = time.monotonic()
+        cloud_event = await publish_event(isolation, event, key=DOSSIER)
+        await eventually(lambda: applied(client, cloud_event), seconds=5)
+        applied_after = time.monotonic() - published
+    origins = {isolation.topic_prefix + topic.name for topic in topics}
+    return Poisoned(
+        settings.service, origins, sent, dead, before, after_poison, all_dead_after, applied_after
+    )

@@ -24,6 +24,7 @@ from services.funding.settings import FundingSettings
 from services.notify.app import create_app as notify_app
 from services.notify.settings import NotifySettings
 from shared.clock import ManualClock
+from shared.settings import ServiceSettings
 from tests.support.infra import Isolation, auth, serve
 
 MAX_BODY_BYTES = 4096
@@ -116,27 +117,35 @@ async def seed_notify(client: httpx.AsyncClient) -> dict[str, str]:
     return {"subscription_id": created.json()["id"], "delivery_id": "unknown"}
 
 
+def calls_with_clock(settings: CallsSettings) -> FastAPI:
+    """The calls service at a time its sample call is open."""
+    return calls_app(settings, clock=ManualClock(IN_TIME))
+
+
+SERVICES: dict[str, tuple[Callable[[Any], FastAPI], type[ServiceSettings], Seed]] = {
+    "calls": (calls_with_clock, CallsSettings, seed_calls),
+    "funding": (funding_app, FundingSettings, seed_funding),
+    "contracts": (contracts_app, ContractsSettings, seed_contracts),
+    "notify": (notify_app, NotifySettings, seed_notify),
+}
+"""Each service by name: how its app is built from its settings, and how it is seeded."""
+
+
+@asynccontextmanager
+async def one_service(isolation: Isolation, name: str, **overrides: Any) -> AsyncIterator[Service]:
+    """The service running on ``isolation``'s topics, with something in its store."""
+    build, settings, seed = SERVICES[name]
+    app = build(isolation.settings(settings, **overrides))
+    async with serve(app) as client:
+        yield Service(name, app, client, await seed(client))
+
+
 @asynccontextmanager
 async def four_services(isolation: Isolation, **overrides: Any) -> AsyncIterator[list[Service]]:
     """The four services running, each with something in its store to be refused access to."""
     values = {"max_body_bytes": MAX_BODY_BYTES, **overrides}
-    builds: list[tuple[str, FastAPI, Seed]] = [
-        (
-            "calls",
-            calls_app(isolation.settings(CallsSettings, **values), clock=ManualClock(IN_TIME)),
-            seed_calls,
-        ),
-        ("funding", funding_app(isolation.settings(FundingSettings, **values)), seed_funding),
-        (
-            "contracts",
-            contracts_app(isolation.settings(ContractsSettings, **values)),
-            seed_contracts,
-        ),
-        ("notify", notify_app(isolation.settings(NotifySettings, **values)), seed_notify),
-    ]
     async with AsyncExitStack() as stack:
-        running = []
-        for name, app, seed in builds:
-            client = await stack.enter_async_context(serve(app))
-            running.append(Service(name, app, client, await seed(client)))
-        yield running
+        yield [
+            await stack.enter_async_context(one_service(isolation, name, **values))
+            for name in SERVICES
+        ]
