@@ -97,7 +97,18 @@ class Found(Generic[ModelT]):
 
 
 Decide = Callable[[ModelT, datetime], Decision[ModelT]]
+MaybeDecide = Callable[[ModelT, datetime], Decision[ModelT] | None]
 Create = Callable[[datetime], Decision[ModelT]]
+
+
+@dataclass(frozen=True)
+class Applied(Generic[ModelT]):
+    """What ``Repository.apply`` did: the answer the caller gets, the decision it saved and when
+    (None when the command was a repeat answered from the first time, or nothing changed)."""
+
+    answer: Answer
+    saved: Decision[ModelT] | None = None
+    at: datetime | None = None
 
 
 def dump_python(state: BaseModel) -> Document:
@@ -119,6 +130,7 @@ class Repository(Generic[ModelT]):
         history: bool = False,
         to_document: Callable[[ModelT], Document] = dump_python,
         key_of: Callable[[EventData], str] | None = None,
+        not_found: Callable[[str], DomainError] | None = None,
     ) -> None:
         self.aggregates = aggregates
         self.model = model
@@ -128,6 +140,7 @@ class Repository(Generic[ModelT]):
         self._history = history
         self._to_document = to_document
         self._key_of = key_of
+        self._not_found = not_found or (lambda _: NotFound(f"{self.what} not found"))
 
     # reading
 
@@ -138,7 +151,7 @@ class Repository(Generic[ModelT]):
     async def require(self, aggregate_id: str) -> Found[ModelT]:
         found = await self.get(aggregate_id)
         if found is None:
-            raise NotFound(f"{self.what} not found")
+            raise self._not_found(aggregate_id)
         return found
 
     def found(self, loaded: Loaded) -> Found[ModelT]:
@@ -201,16 +214,25 @@ class Repository(Generic[ModelT]):
         """Apply one decision to an existing aggregate, once: NotFound if it does not exist, the
         first answer again for a repeated idempotency id, decided again if another writer saved
         first. A ``DomainError`` raised by ``decide`` changes nothing."""
+        return (await self.apply(aggregate_id, decide, idempotency)).answer
 
-        async def attempt() -> Answer:
+    async def apply(
+        self, aggregate_id: str, decide: MaybeDecide[ModelT], idempotency: str | None = None
+    ) -> Applied[ModelT]:
+        """``change``, telling also what it saved and when (for metrics that count decisions,
+        not repeats); ``decide`` may return None when there is nothing to save."""
+
+        async def attempt() -> Applied[ModelT]:
             found = await self.require(aggregate_id)
             earlier = found.answer_for(idempotency)
             if earlier is not None:
-                return earlier
+                return Applied(earlier)
             now = self.clock.now()
             decision = decide(found.state, now)
+            if decision is None:
+                return Applied({})
             await self.save(found, decision, now, idempotency)
-            return decision.answer
+            return Applied(decision.answer, decision, now)
 
         return await retry_on_conflict(attempt)
 

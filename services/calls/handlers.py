@@ -162,21 +162,17 @@ class CommandHandlers:
     async def _change(
         self, principal: Principal, key: str | None, dossier_id: str, transition: Transition
     ) -> Answer:
-        decided: list[tuple[Decision[DossierState], datetime, datetime]] = []
 
         def decide(dossier: DossierState, now: datetime) -> Decision[DossierState]:
             ensure_readable(principal, dossier)
             moved = transition(dossier, now)
-            changed = answered(moved, reply(200, summary(moved.state)))
-            decided.append((changed, dossier.submitted_at, now))
-            return changed
+            return answered(moved, reply(200, summary(moved.state)))
 
-        answer = await self.dossiers.change(dossier_id, decide, command_id(principal.subject, key))
-        if decided and decided[-1][0].answer is answer:
-            # This call's last decision was saved (not an earlier answer to the same command).
-            changed, submitted_at, now = decided[-1]
-            self.metrics.decided(changed.events, submitted_at, now)
-        return answer
+        applied = await self.dossiers.apply(dossier_id, decide, command_id(principal.subject, key))
+        if applied.saved is not None and applied.at is not None:
+            # Decisions are counted once, when saved (not when a repeat gets its first answer).
+            self.metrics.decided(applied.saved.events, applied.saved.state.submitted_at, applied.at)
+        return applied.answer
 
     async def close_due_calls(self) -> int:
         """Close every open call whose deadline has passed; each closes once (guarded save)."""

@@ -24,7 +24,7 @@ from shared.clock import Clock
 from shared.decision import Decision
 from shared.errors import NotFound
 from shared.reference.poles import all_poles
-from shared.repository import Aggregates, Found, Repository
+from shared.repository import Aggregates, Repository
 from shared.store import ConcurrencyConflict, Document
 
 SERVICE = "contracts"
@@ -66,13 +66,8 @@ class ServiceRepository(Repository[ModelT]):
             what=what,
             history=history,
             to_document=to_document,
+            not_found=lambda aggregate_id: NotFound(f"no {what} {aggregate_id}"),
         )
-
-    async def require(self, aggregate_id: str) -> Found[ModelT]:
-        found = await self.get(aggregate_id)
-        if found is None:
-            raise NotFound(f"no {self.what} {aggregate_id}")
-        return found
 
 
 class ContractRepository(ServiceRepository[Contract]):

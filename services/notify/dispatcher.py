@@ -9,6 +9,7 @@ others. The outcome of every attempt is logged on the delivery and on its subscr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Collection
@@ -28,8 +29,9 @@ from services.notify.senders import MailSender, Sent, WebhookSender
 from services.notify.settings import NotifySettings
 from services.notify.store import Deliveries, DeliveryLeases
 from shared.clock import Clock
+from shared.decision import Decision
+from shared.errors import NotFound
 from shared.repository import Repository
-from shared.store import retry_on_conflict
 from shared.waiting import woken_or_timed_out
 
 log = logging.getLogger(__name__)
@@ -182,16 +184,10 @@ class Dispatcher:
     async def _record_health(self, subscription_id: str, outcome: Outcome, gave_up: bool) -> None:
         """A success heals the subscription; failures for too long disable it."""
 
-        async def apply() -> None:
-            found = await self.subscriptions.get(subscription_id)
-            if found is None:
-                return
-            now = self.clock.now()
+        def decide(subscription: Subscription, now: datetime) -> Decision[Subscription] | None:
             if outcome == Outcome.DELIVERED:
-                decision = record_success(found.state)
-            else:
-                decision = record_failure(found.state, now, gave_up, self._policy)
-            if decision is not None:
-                await self.subscriptions.save(found, decision, now)
+                return record_success(subscription)
+            return record_failure(subscription, now, gave_up, self._policy)
 
-        await retry_on_conflict(apply)
+        with contextlib.suppress(NotFound):  # a subscription deleted meanwhile has no health
+            await self.subscriptions.apply(subscription_id, decide)

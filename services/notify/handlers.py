@@ -17,23 +17,17 @@ from typing import Any
 from services.notify.domain import subscription as decide
 from services.notify.domain.delivery import Delivery
 from services.notify.domain.subscription import Subscription
-from services.notify.store import Deliveries, DeliverySearch, SubscriptionSearch
+from services.notify.store import Deliveries, DeliverySearch, SubscriptionSearch, missing
 from services.notify.targets import PrivateTarget, ensure_public
 from shared.auth import Principal
 from shared.decision import Answer, Decision
-from shared.errors import Conflict, NotFound, invalid
+from shared.errors import Conflict, invalid
 from shared.events.notify import Channel
 from shared.repository import Repository, command_id, derived_id
 
 IDS = uuid.UUID("7c1d62a4-3f0b-4c47-9a53-0d6d1b0c2f10")
 DELIVERIES_LISTED = 100
-NO_SUCH = "no such subscription or delivery"
 Decide = Callable[[Subscription, datetime], Decision[Subscription]]
-
-
-def missing() -> NotFound:
-    """Not there, or not the principal's to see: the same answer."""
-    return NotFound(NO_SUCH)
 
 
 def visible(sub: Subscription, principal: Principal) -> bool:
@@ -119,12 +113,9 @@ class SubscriptionCommands:
                 raise missing()
             return decision(sub, now)
 
-        try:
-            return await self.subscriptions.change(
-                sub_id, visible_then, command_id(principal.subject, key)
-            )
-        except NotFound:
-            raise missing() from None
+        return await self.subscriptions.change(
+            sub_id, visible_then, command_id(principal.subject, key)
+        )
 
     async def _readable(self, principal: Principal, sub_id: str) -> Subscription:
         found = await self.subscriptions.get(sub_id)

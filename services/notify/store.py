@@ -28,6 +28,7 @@ from services.notify.domain.matching import patterns_matching
 from services.notify.domain.subscription import Subscription
 from shared.clock import Clock
 from shared.decision import Decision
+from shared.errors import NotFound
 from shared.repository import Aggregates, Repository
 from shared.store import ConcurrencyConflict, Document, retry_on_conflict
 
@@ -37,8 +38,23 @@ DELIVERIES = "deliveries"
 LISTED_AT_MOST = 500
 
 
+NO_SUCH = "no such subscription or delivery"
+
+
+def missing() -> NotFound:
+    """Not there, or not the principal's to see: the same answer."""
+    return NotFound(NO_SUCH)
+
+
 def subscription_repository(aggregates: Aggregates, clock: Clock) -> Repository[Subscription]:
-    return Repository(aggregates, Subscription, service=SERVICE, clock=clock, what="subscription")
+    return Repository(
+        aggregates,
+        Subscription,
+        service=SERVICE,
+        clock=clock,
+        what="subscription",
+        not_found=lambda _: missing(),
+    )
 
 
 class SubscriptionSearch(Protocol):

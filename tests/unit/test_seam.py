@@ -208,3 +208,33 @@ async def test_typed_handlers_receive_their_events_through_the_test_broker() -> 
         )
 
     assert received == [(sent.id, Counted(counter_id="t-1", by=2))]
+
+
+async def test_apply_tells_what_it_saved_and_nothing_for_a_repeat_or_no_change() -> None:
+    repo, store = repository()
+    await created(repo)
+    key = command_id("dge", "k-2")
+
+    saved = await repo.apply("t-1", count(2), idempotency=key)
+    repeat = await repo.apply("t-1", count(2), idempotency=key)
+    unchanged = await repo.apply("t-1", lambda tally, now: None)
+
+    assert saved.saved is not None
+    assert saved.at == NOW
+    assert [type(e) for e in saved.saved.events] == [Counted]
+    assert (repeat.answer, repeat.saved) == (saved.answer, None)
+    assert (unchanged.saved, store.documents["t-1"]["version"]) == (None, 2)
+
+
+async def test_a_service_names_its_own_refusal_for_a_missing_aggregate() -> None:
+    store = MemoryAggregates("contracts")
+    repo = Repository(
+        store,
+        Tally,
+        service="probe",
+        clock=ManualClock(NOW),
+        not_found=lambda contract_id: NotFound(f"no contract {contract_id}"),
+    )
+    with pytest.raises(NotFound) as missing:
+        await repo.change("C-1", count(1))
+    assert missing.value.detail == "no contract C-1"

@@ -10,7 +10,8 @@ import pytest
 
 from services.notify.domain.backoff import Outcome
 from services.notify.domain.delivery import Attempt, RetrySchedule, new_delivery, replayed
-from services.notify.handlers import IDS, NO_SUCH, NewSubscription
+from services.notify.handlers import IDS, NewSubscription
+from services.notify.store import NO_SUCH
 from services.notify.tests.world import NOW, World
 from shared.auth import Principal
 from shared.cloudevents import CloudEvent
