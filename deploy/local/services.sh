@@ -60,13 +60,19 @@ wait_one() {
 stop_one() { stop_process "$1" 10 "$RUN/$1.pid" "services.$1.app"; }
 
 secret() {
-  # The tokens' signing key: made once per machine, never in the repository.
-  if [[ ! -f $LOCAL/secrets/auth.env ]]; then
+  # The tokens' signing key: made once per machine, never in the repository. The file exports
+  # it, so that `source .local/secrets/auth.env && .venv/bin/python -m shared.auth mint ...`
+  # (printed by where.sh and the README) hands it to the minting process.
+  local file=$LOCAL/secrets/auth.env
+  if [[ ! -f $file ]]; then
     mkdir -p "$LOCAL/secrets"
     chmod 700 "$LOCAL/secrets"
-    echo "POLES_AUTH_SECRET=$("$PYTHON" -c 'import secrets; print(secrets.token_urlsafe(48))')" \
-      >"$LOCAL/secrets/auth.env"
-    chmod 600 "$LOCAL/secrets/auth.env"
+    echo "export POLES_AUTH_SECRET=$("$PYTHON" -c 'import secrets; print(secrets.token_urlsafe(48))')" \
+      >"$file"
+    chmod 600 "$file"
+  elif grep -q '^POLES_AUTH_SECRET=' "$file"; then
+    # Written before the file exported its variable: same secret, now exported.
+    sed -i 's/^POLES_AUTH_SECRET=/export POLES_AUTH_SECRET=/' "$file"
   fi
 }
 

@@ -10,7 +10,7 @@ Pôles 2.0 is running on 127.0.0.1:
   Kafka      127.0.0.1:9092   SASL/SCRAM, one login per service; passwords in .local/secrets/kafka.env
              read a topic as the integrator: kcat -F .local/secrets/kcat-integrator.conf -C -t calls.dossier -e
   FerretDB   mongodb://127.0.0.1:27017   (one database per service: poles_calls, poles_funding, ...)
-  Prometheus http://127.0.0.1:9090   (alerts: /alerts; runbook: deploy/RUNBOOK.md)
+  Prometheus http://127.0.0.1:9090   (alerts: /classic/alerts; runbook: deploy/RUNBOOK.md)
   logs       .local/logs/
 A token for the API:  source .local/secrets/auth.env && .venv/bin/python -m shared.auth mint --role operator
 Stop everything with: make down

@@ -19,6 +19,7 @@ import httpx
 from shared.auth import mint_token
 from shared.kafka_access import KafkaAccess, local_access
 from shared.topics import ALL_TOPICS, create_topics
+from tests.support.auth_env import read_auth_secret
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCAL = ROOT / ".local" / "bench"
@@ -77,8 +78,7 @@ class Stack:
     extra_pids: list[int] = field(default_factory=list)
 
     def secret(self) -> str:
-        text = (LOCAL / "secrets" / "auth.env").read_text()
-        return text.strip().split("=", 1)[1]
+        return read_auth_secret(LOCAL / "secrets" / "auth.env")
 
     def token(self, subject: str, *roles: str) -> str:
         return mint_token(self.secret(), subject, list(roles), ttl_seconds=3600)

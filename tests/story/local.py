@@ -20,6 +20,7 @@ from pymongo import MongoClient
 from shared.kafka_access import local_access
 from shared.topics import ALL_TOPICS, SERVICES
 from tests.story.platform import KafkaOptions
+from tests.support.auth_env import read_auth_secret
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCAL = Path(os.environ.get("POLES_LOCAL_DIR", ROOT / ".local"))
@@ -81,11 +82,7 @@ def drop_databases() -> None:
 
 
 def auth_secret() -> str:
-    for line in (LOCAL / "secrets" / "auth.env").read_text().splitlines():
-        name, _, value = line.partition("=")
-        if name.strip() == "POLES_AUTH_SECRET":
-            return value.strip()
-    raise RuntimeError("no POLES_AUTH_SECRET in .local/secrets/auth.env")
+    return read_auth_secret(LOCAL / "secrets" / "auth.env")
 
 
 def start_services(settings: dict[str, str]) -> None:
