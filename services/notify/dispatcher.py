@@ -2,11 +2,8 @@
 retries.
 
 Each claimed delivery is sent in its own task, at most ``notify_max_concurrent_deliveries`` at a
-time, each request bounded by a timeout, and at most ``notify_max_concurrent_per_target`` to one
-webhook host or to the SMTP server (all e-mail): a slow or dead receiver holds a few slots,
-never all of them. A delivery claimed for a target already that busy is given back unsent and
-held here until one of that target's sends ends. The outcome of every attempt is logged on the
-delivery and on its subscription's health.
+time, each request bounded by a timeout: a slow or dead receiver holds one slot, never the
+others. The outcome of every attempt is logged on the delivery and on its subscription's health.
 """
 
 from __future__ import annotations
@@ -15,11 +12,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import Counter
 from collections.abc import Collection
 from dataclasses import InitVar, dataclass, field
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
 
 from services.notify.domain.backoff import Outcome
 from services.notify.domain.delivery import Attempt, Delivery, RetrySchedule
@@ -40,14 +35,6 @@ from shared.repository import Repository
 from shared.waiting import woken_or_timed_out
 
 log = logging.getLogger(__name__)
-SMTP = "smtp"
-
-
-def target_of(delivery: Delivery) -> str:
-    """Whom a send waits on: the webhook's host, or the SMTP server for every e-mail."""
-    if delivery.channel == "email":
-        return SMTP
-    return urlsplit(delivery.target).netloc.lower() or delivery.target
 
 
 @dataclass
@@ -71,16 +58,9 @@ class Dispatcher:
     """Deliveries this dispatcher put back for a retry, and when they come due."""
     _scan_now: bool = field(init=False, default=True)
     _in_flight: set[asyncio.Task[None]] = field(init=False, default_factory=set)
-    _per_target: int = field(init=False)
-    _busy: Counter[str] = field(init=False, default_factory=Counter)
-    """Sends in flight by target (a webhook's host, or ``smtp``)."""
-    _held: dict[str, list[str]] = field(init=False, default_factory=dict)
-    """Deliveries given back because their target was busy, by target: told again when one
-    of its sends ends."""
 
     def __post_init__(self, settings: NotifySettings) -> None:
         self._slots = settings.notify_max_concurrent_deliveries
-        self._per_target = settings.notify_max_concurrent_per_target
         self._lease = timedelta(seconds=settings.notify_delivery_lease_seconds)
         self._poll = settings.notify_dispatch_poll_seconds
         self._schedule = RetrySchedule(
@@ -120,12 +100,10 @@ class Dispatcher:
                     claimed, search_in = [], min(self._poll, 1.0)
                 if scan:
                     self._scan_now, next_scan = False, loop.time() + search_in
-                held = [delivery for delivery in claimed if not self._start(delivery)]
-                if held:
-                    try:
-                        await self.leases.release(held)
-                    except Exception:
-                        log.exception("giving back deliveries failed; they come after the lease")
+                for delivery in claimed:
+                    task = asyncio.create_task(self._deliver(delivery))
+                    self._in_flight.add(task)
+                    task.add_done_callback(self._in_flight.discard)
                 if len(claimed) < free and not self._told:
                     wait = max(next_scan - loop.time(), 0.0)
                     await woken_or_timed_out(self._wake, min(wait, 1.0) if self._retries else wait)
@@ -136,43 +114,10 @@ class Dispatcher:
             await self.webhooks.close()
             await self.mail.close()
 
-    def _start(self, delivery: Delivery) -> bool:
-        """Send the delivery in its own task, unless its target is as busy as allowed: then
-        hold it (False) until one of that target's sends ends."""
-        target = target_of(delivery)
-        if self._busy[target] >= self._per_target:
-            self._held.setdefault(target, []).append(delivery.id)
-            return False
-        self._busy[target] += 1
-        task = asyncio.create_task(self._deliver(delivery))
-        self._in_flight.add(task)
-        task.add_done_callback(lambda done: self._ended(done, target))
-        return True
-
-    def _ended(self, task: asyncio.Task[None], target: str) -> None:
-        self._in_flight.discard(task)
-        self._busy[target] -= 1
-        if self._busy[target] <= 0:
-            del self._busy[target]
-        if target in self._held:
-            self._wake.set()
-
-    def _tell_held(self) -> None:
-        """Tell again the held deliveries of targets with a send slot free (a held one that
-        another dispatcher took meanwhile is simply not claimed)."""
-        for target in list(self._held):
-            room = self._per_target - self._busy[target]
-            if room > 0:
-                ids = self._held.pop(target)
-                self._told.update(ids[:room])
-                if ids[room:]:
-                    self._held[target] = ids[room:]
-
     async def _claim(self, free: int, scan: bool) -> tuple[list[Delivery], float]:
         """The deliveries the dispatcher was told about (up to ``free``), then, when ``scan``,
         those a search finds due (retries, and any recorded while nobody was told); and in how
         many seconds to search again: at the poll, or sooner if the search says so."""
-        self._tell_held()
         now = self.clock.now()
         due = [delivery_id for delivery_id, at in self._retries.items() if at <= now]
         for delivery_id in due:
@@ -185,10 +130,7 @@ class Dispatcher:
         if scan and len(claimed) >= free:
             search_in = 0.0  # the search was due: it comes as soon as a slot is free
         elif scan:
-            held = {delivery_id for ids in self._held.values() for delivery_id in ids}
-            found, next_search = await self.leases.claim_due(
-                now, self._lease, free - len(claimed), held
-            )
+            found, next_search = await self.leases.claim_due(now, self._lease, free - len(claimed))
             claimed += found
             if next_search is not None:
                 search_in = min(search_in, max((next_search - now).total_seconds(), 0.0))

@@ -35,12 +35,6 @@ class NotifySettings(ServiceSettings):
     notify_max_retry_after_seconds: float = 86400.0
     notify_request_timeout_seconds: float = 10.0
     notify_max_concurrent_deliveries: int = 50
-    notify_max_concurrent_per_target: int = Field(
-        default=32,
-        ge=1,
-        description="deliveries in flight to one webhook host, or to the SMTP server, at most: "
-        "a hanging receiver never takes every slot",
-    )
     notify_delivery_lease_seconds: float = 60.0
     notify_dispatch_poll_seconds: float = Field(
         default=30.0,

@@ -11,7 +11,7 @@ of the domain, and it bumps the version so that any other writer re-reads the de
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -31,7 +31,7 @@ from shared.clock import Clock
 from shared.decision import Decision
 from shared.errors import NotFound
 from shared.repository import Aggregates, Repository
-from shared.store import EPOCH, ConcurrencyConflict, Document, retry_on_conflict
+from shared.store import ConcurrencyConflict, Document, retry_on_conflict
 
 SERVICE = "notify"
 SUBSCRIPTIONS = "subscriptions"
@@ -211,19 +211,16 @@ class DeliveryLeases:
         self.collection = collection
 
     async def claim_due(
-        self, now: datetime, lease: timedelta, limit: int, skip: Collection[str] = ()
+        self, now: datetime, lease: timedelta, limit: int
     ) -> tuple[list[Delivery], datetime | None]:
         """Take up to ``limit`` due deliveries for ``lease``, found by a search (a scan on
         FerretDB): retries that came due, and deliveries nobody told the dispatcher about.
         Also says when a search may find more: ``now`` if due ones were left over, else when
-        the first pending one comes due or its lease (a dead dispatcher's, perhaps) runs out.
-        Those in ``skip`` (held back by the dispatcher for now) are neither taken nor counted."""
+        the first pending one comes due or its lease (a dead dispatcher's, perhaps) runs out."""
         pending = await self.collection.find(
             {"state.status": "pending"}, {"state.next_attempt_at": 1, "state.lease_until": 1}
         ).to_list(None)
-        ready_at = {
-            doc["_id"]: claimable_at(doc["state"]) for doc in pending if doc["_id"] not in skip
-        }
+        ready_at = {doc["_id"]: claimable_at(doc["state"]) for doc in pending}
         ready = sorted((at, i) for i, at in ready_at.items() if at <= now)
         claimed = await self.claim([i for _, i in ready[:limit]], now, lease)
         later = [at for at in ready_at.values() if at > now]
@@ -263,20 +260,3 @@ class DeliveryLeases:
             ).to_list(None)
             claimed += [Delivery.model_validate(document["state"]) for document in documents]
         return claimed
-
-    async def release(self, deliveries: Iterable[Delivery]) -> None:
-        """Give back claimed deliveries unsent (their lease still as claimed): due again at once
-        for any dispatcher."""
-        remaining = list(deliveries)
-        while remaining:
-            batch, remaining = remaining[:CLAIMED_AT_ONCE], remaining[CLAIMED_AT_ONCE:]
-            await self.collection.bulk_write(
-                [
-                    UpdateOne(
-                        {"_id": d.id, "state.lease_until": d.lease_until},
-                        {"$set": {"state.lease_until": EPOCH}, "$inc": {"version": 1}},
-                    )
-                    for d in batch
-                ],
-                ordered=False,
-            )

@@ -45,18 +45,10 @@ async def test_a_slow_receiver_does_not_hold_up_the_others(isolation: Isolation)
 async def test_a_hanging_receiver_does_not_delay_the_deliveries_to_another(
     isolation: Isolation,
 ) -> None:
-    """Every event goes to a receiver that hangs longer than the other's whole run, more of
-    them than the dispatcher's slots: the other receives all of its deliveries while the first
-    still holds its requests (it never holds more than its share of the slots)."""
+    """Every event goes to a receiver that hangs longer than the other's whole run: the other
+    receives all of its deliveries while the first still holds its requests."""
     call, events, hang = uuid.uuid4().hex, 10, 8.0
-    app = create_app(
-        settings(
-            isolation,
-            notify_request_timeout_seconds=6.0,
-            notify_max_concurrent_deliveries=4,
-            notify_max_concurrent_per_target=2,
-        )
-    )
+    app = create_app(settings(isolation, notify_request_timeout_seconds=6.0))
     async with (
         webhook_receiver(delay=hang) as hanging,
         webhook_receiver() as fast,
@@ -67,9 +59,9 @@ async def test_a_hanging_receiver_does_not_delay_the_deliveries_to_another(
         for n in range(events):
             await publish_event(isolation, preselected(call, "minalogic"), key=f"d-hang-{n}")
         await eventually(lambda: len(fast.requests) >= events, seconds=15, interval=0.02)
-        done, hanging_calls = time.monotonic(), len(hanging.arrivals)
+        done = time.monotonic()
 
-    assert 1 <= hanging_calls <= 2, "the hanging receiver took more than its share of slots"
+    assert hanging.arrivals, "the hanging receiver was never called"
     assert done - hanging.arrivals[0] < hang, "the fast receiver waited for the hanging one"
     assert sorted(fast.event_ids()) == sorted(set(fast.event_ids()))
     assert len(fast.requests) == events

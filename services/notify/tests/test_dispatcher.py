@@ -4,8 +4,7 @@ loopback SMTP sink)."""
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from prometheus_client import CollectorRegistry
@@ -18,17 +17,16 @@ from services.notify.senders import MailSender, Sent, WebhookSender
 from services.notify.settings import NotifySettings
 from services.notify.store import DeliveryLeases
 from services.notify.tests.world import NOW, World
-from shared.store import EPOCH
 from tests.support.kafka import eventually
 from tests.support.sinks import SmtpSink
 
 
-def delivery(n: int, channel: str = "webhook", host: str = "hooks.example.fr") -> Delivery:
+def delivery(n: int, channel: str = "webhook") -> Delivery:
     return Delivery.model_validate(
         {
             "id": f"msg_{n}",
             "channel": channel,
-            "target": f"https://{host}/x" if channel == "webhook" else f"p{n}@labo.fr",
+            "target": "https://hooks.example.fr/x" if channel == "webhook" else f"p{n}@labo.fr",
             "event": {"id": f"e-{n}", "data": {}},
             "event_id": f"e-{n}",
             "event_type": "calls.dossier.preselected.v1",
@@ -56,47 +54,41 @@ class MemoryLeases(DeliveryLeases):
         return claimed
 
     async def claim_due(
-        self, now: datetime, lease: timedelta, limit: int, skip: Collection[str] = ()
+        self, now: datetime, lease: timedelta, limit: int
     ) -> tuple[list[Delivery], datetime | None]:
         return [], None
 
-    async def release(self, deliveries: Iterable[Delivery]) -> None:
-        for delivery in deliveries:
-            self.world.delivery_store.documents[delivery.id]["state"]["lease_until"] = EPOCH
-
 
 class GatedWebhooks(WebhookSender):
-    """Holds every send (to the hosts in ``gated``, when given) until the gate opens; notes
-    how many were in flight at most, and what was sent to which host."""
+    """Holds every send until the gate opens; notes how many were in flight at most."""
 
-    def __init__(self, gated: Collection[str] = ()) -> None:
+    def __init__(self) -> None:
         self.gate = asyncio.Event()
-        self.gated = gated
         self.in_flight = 0
         self.most = 0
         self.sent = 0
-        self.sent_to: Counter[str] = Counter()
 
     async def close(self) -> None:
         pass
 
     async def send(self, delivery: Delivery, secrets: list[str]) -> Sent:
-        host = delivery.target.split("/")[2]
         self.in_flight += 1
         self.most = max(self.most, self.in_flight)
         try:
-            if not self.gated or host in self.gated:
-                await self.gate.wait()
+            await self.gate.wait()
         finally:
             self.in_flight -= 1
         self.sent += 1
-        self.sent_to[host] += 1
         return Sent(Outcome.DELIVERED, 200)
 
 
-def dispatcher_of(world: World, webhooks: WebhookSender, **overrides: int) -> Dispatcher:
-    settings = NotifySettings(auth_secret="x" * 32, **overrides)  # type: ignore[arg-type]
-    return Dispatcher(
+async def test_the_dispatcher_sends_at_most_its_bound_at_once() -> None:
+    world = World()
+    for n in range(10):
+        assert await world.deliveries.record(delivery(n))
+    settings = NotifySettings(auth_secret="x" * 32, notify_max_concurrent_deliveries=3)
+    webhooks = GatedWebhooks()
+    dispatcher = Dispatcher(
         settings,
         world.deliveries,
         MemoryLeases(world),
@@ -106,14 +98,6 @@ def dispatcher_of(world: World, webhooks: WebhookSender, **overrides: int) -> Di
         NotifyMetrics(CollectorRegistry()),
         world.clock,
     )
-
-
-async def test_the_dispatcher_sends_at_most_its_bound_at_once() -> None:
-    world = World()
-    for n in range(10):
-        assert await world.deliveries.record(delivery(n))
-    webhooks = GatedWebhooks()
-    dispatcher = dispatcher_of(world, webhooks, notify_max_concurrent_deliveries=3)
     task = asyncio.create_task(dispatcher.run())
     try:
         dispatcher.wake([f"msg_{n}" for n in range(10)])
@@ -127,33 +111,6 @@ async def test_the_dispatcher_sends_at_most_its_bound_at_once() -> None:
         await asyncio.gather(task, return_exceptions=True)
     assert webhooks.most == 3
     assert {world.delivery(f"msg_{n}").status for n in range(10)} == {"delivered"}
-
-
-async def test_a_hanging_host_holds_its_own_few_slots_and_the_others_go_on() -> None:
-    world = World()
-    hanging = [delivery(n, host="hanging.example.fr") for n in range(8)]
-    others = [delivery(n, host="fast.example.fr") for n in range(8, 12)]
-    for d in [*hanging, *others]:
-        assert await world.deliveries.record(d)
-    webhooks = GatedWebhooks(gated={"hanging.example.fr"})
-    dispatcher = dispatcher_of(
-        world, webhooks, notify_max_concurrent_deliveries=4, notify_max_concurrent_per_target=2
-    )
-    task = asyncio.create_task(dispatcher.run())
-    try:
-        dispatcher.wake([d.id for d in hanging])  # the hanging host's first: its burst
-        await eventually(lambda: webhooks.in_flight == 2, seconds=5, interval=0.01)
-        dispatcher.wake([d.id for d in others])
-        await eventually(lambda: webhooks.sent_to["fast.example.fr"] == 4, seconds=5, interval=0.01)
-        assert webhooks.in_flight == 2  # the hanging host never took more than its share
-        assert [world.delivery(d.id).lease_until for d in hanging].count(EPOCH) == 6
-        webhooks.gate.set()
-        await eventually(lambda: webhooks.sent == 12, seconds=5, interval=0.01)
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-    assert webhooks.most <= 4
-    assert {world.delivery(d.id).status for d in [*hanging, *others]} == {"delivered"}
 
 
 async def test_mail_goes_over_a_few_kept_open_connections_with_its_message_id() -> None:
