@@ -112,7 +112,6 @@ class Dispatcher:
                 task.cancel()
             await asyncio.gather(*self._in_flight, return_exceptions=True)
             await self.webhooks.close()
-            await self.mail.close()
 
     async def _claim(self, free: int, scan: bool) -> tuple[list[Delivery], float]:
         """The deliveries the dispatcher was told about (up to ``free``), then, when ``scan``,

@@ -7,7 +7,6 @@ the delivery comes again).
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -70,16 +69,8 @@ class WebhookSender:
 
 
 class MailSender:
-    """Sends over at most ``notify_smtp_connections`` SMTP connections kept open between mails
-    (a new one per e-mail cost a handshake each, and capped mail at a few per second). A
-    connection that fails or is refused is dropped; one reused after sitting idle (the server
-    may have closed it) is retried once on a fresh connection when it fails before the server
-    answered the message."""
-
     def __init__(self, settings: NotifySettings) -> None:
         self._settings = settings
-        self._slots = asyncio.Semaphore(settings.notify_smtp_connections)
-        self._idle: list[aiosmtplib.SMTP] = []
 
     def message(self, delivery: Delivery) -> EmailMessage:
         mail = compose(delivery.event_type, delivery.event.get("data", {}))
@@ -93,72 +84,24 @@ class MailSender:
         message.add_alternative(render_html(mail), subtype="html")
         return message
 
-    async def close(self) -> None:
-        idle, self._idle = self._idle, []
-        for smtp in idle:
-            await _quit(smtp)
-
     async def send(self, delivery: Delivery) -> Sent:
-        async with self._slots:
-            try:
-                await self._send(self.message(delivery))
-            except aiosmtplib.SMTPRecipientsRefused as error:
-                return Sent(Outcome.FINAL, error=_error(error))
-            except aiosmtplib.SMTPResponseException as error:
-                final = error.code >= 500
-                return Sent(Outcome.FINAL if final else Outcome.RETRY, error.code, _error(error))
-            except (aiosmtplib.SMTPException, OSError) as error:
-                return Sent(Outcome.RETRY, error=_error(error))
-            return Sent(Outcome.DELIVERED)
-
-    async def _send(self, message: EmailMessage) -> None:
-        """Send on an idle connection if there is one (again on a fresh one if it turns out
-        closed), else on a new one; keep the connection only when the mail went through."""
-        smtp = self._idle.pop() if self._idle else None
-        if smtp is not None:
-            try:
-                await smtp.send_message(message)
-            except (aiosmtplib.SMTPServerDisconnected, ConnectionError):
-                smtp.close()  # closed while idle: nothing was accepted, try a fresh one
-            except BaseException:
-                smtp.close()
-                raise
-            else:
-                self._idle.append(smtp)
-                return
-        smtp = await self._connect()
-        try:
-            await smtp.send_message(message)
-        except BaseException:
-            smtp.close()
-            raise
-        self._idle.append(smtp)
-
-    async def _connect(self) -> aiosmtplib.SMTP:
         s = self._settings
         password = s.notify_smtp_password.get_secret_value() if s.notify_smtp_password else None
-        smtp = aiosmtplib.SMTP(
-            hostname=s.notify_smtp_host,
-            port=s.notify_smtp_port,
-            username=s.notify_smtp_username,
-            password=password,
-            start_tls=s.notify_smtp_starttls,
-            timeout=s.notify_request_timeout_seconds,
-        )
         try:
-            await smtp.connect()
-        except BaseException:
-            smtp.close()
-            raise
-        return smtp
-
-
-async def _quit(smtp: aiosmtplib.SMTP) -> None:
-    """Say goodbye if the connection still stands; drop it in any case."""
-    try:
-        if smtp.is_connected:
-            await smtp.quit()
-    except (aiosmtplib.SMTPException, OSError):
-        pass
-    finally:
-        smtp.close()
+            await aiosmtplib.send(
+                self.message(delivery),
+                hostname=s.notify_smtp_host,
+                port=s.notify_smtp_port,
+                username=s.notify_smtp_username,
+                password=password,
+                start_tls=s.notify_smtp_starttls,
+                timeout=s.notify_request_timeout_seconds,
+            )
+        except aiosmtplib.SMTPRecipientsRefused as error:
+            return Sent(Outcome.FINAL, error=_error(error))
+        except aiosmtplib.SMTPResponseException as error:
+            final = error.code >= 500
+            return Sent(Outcome.FINAL if final else Outcome.RETRY, error.code, _error(error))
+        except (aiosmtplib.SMTPException, OSError) as error:
+            return Sent(Outcome.RETRY, error=_error(error))
+        return Sent(Outcome.DELIVERED)

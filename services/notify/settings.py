@@ -22,9 +22,6 @@ class NotifySettings(ServiceSettings):
     notify_smtp_username: str | None = None
     notify_smtp_password: SecretStr | None = None
     notify_smtp_starttls: bool = False
-    notify_smtp_connections: int = Field(
-        default=8, ge=1, description="SMTP connections kept open and reused between e-mails"
-    )
     notify_mail_from: str = "Pôles 2.0 <ne-pas-repondre@poles.gouv.fr>"
 
     notify_retry_delays_seconds: list[float] = Field(

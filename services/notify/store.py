@@ -10,12 +10,11 @@ of the domain, and it bumps the version so that any other writer re-reads the de
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from pymongo import ASCENDING, DESCENDING, UpdateOne
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 
 from services.notify.domain.delivery import (
@@ -37,8 +36,6 @@ SERVICE = "notify"
 SUBSCRIPTIONS = "subscriptions"
 DELIVERIES = "deliveries"
 LISTED_AT_MOST = 500
-CLAIMED_AT_ONCE = 50
-"""Guarded updates in one ``bulk_write`` at most (FerretDB hangs on 100; 50 works)."""
 
 
 NO_SUCH = "no such subscription or delivery"
@@ -233,30 +230,14 @@ class DeliveryLeases:
 
         One guarded statement per delivery, each found by its _id (the local FerretDB's patch
         makes that an index lookup), rather than one claim by a filter that would scan every
-        delivery while holding the store's write lock. They go ``CLAIMED_AT_ONCE`` to a
-        ``bulk_write``, each marking what it takes with this claim's token; one read by _id
-        then returns what was taken."""
-        token = uuid.uuid4().hex
-        until = now + lease
-        claimed: list[Delivery] = []
-        remaining = list(dict.fromkeys(ids))
-        while remaining:
-            batch, remaining = remaining[:CLAIMED_AT_ONCE], remaining[CLAIMED_AT_ONCE:]
-            await self.collection.bulk_write(
-                [
-                    UpdateOne(
-                        {"_id": delivery_id, **due(now)},
-                        {
-                            "$set": {"state.lease_until": until, "lease_token": token},
-                            "$inc": {"version": 1},
-                        },
-                    )
-                    for delivery_id in batch
-                ],
-                ordered=False,
+        delivery while holding the store's write lock."""
+        claimed = []
+        for delivery_id in ids:
+            document = await self.collection.find_one_and_update(
+                {"_id": delivery_id, **due(now)},
+                {"$set": {"state.lease_until": now + lease}, "$inc": {"version": 1}},
+                return_document=ReturnDocument.AFTER,
             )
-            documents = await self.collection.find(
-                {"_id": {"$in": batch}, "lease_token": token}, {"state": 1}
-            ).to_list(None)
-            claimed += [Delivery.model_validate(document["state"]) for document in documents]
+            if document is not None:
+                claimed.append(Delivery.model_validate(document["state"]))
         return claimed

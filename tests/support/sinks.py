@@ -130,8 +130,6 @@ class SmtpSink(_LoopbackServer):
         self.recipients_by_message_id: defaultdict[str, set[str]] = defaultdict(set)
         self.last_arrival = 0.0
         """``time.monotonic`` of the last message."""
-        self.connections = 0
-        """SMTP connections opened to the sink."""
 
     @property
     def received(self) -> int:
@@ -142,7 +140,6 @@ class SmtpSink(_LoopbackServer):
         return Counter(r for rs in self.recipients_by_message_id.values() for r in rs)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.connections += 1
         try:
             writer.write(b"220 sink ESMTP\r\n")
             recipients: list[str] = []
