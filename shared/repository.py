@@ -242,11 +242,13 @@ class Repository(Generic[ModelT]):
         decide: Create[ModelT],
         idempotency: str | None = None,
         exists: Callable[[], DomainError] | None = None,
+        now: datetime | None = None,
     ) -> Answer:
         """Create an aggregate, once: a repeat of the same command (same idempotency id) gets the
         first answer; any other command naming an existing id is refused with ``exists()``
-        (a Conflict by default)."""
-        now = self.clock.now()
+        (a Conflict by default). ``now`` is the instant the caller already checked its rules at
+        (the clock's, by default), so a check and the decision read one instant."""
+        now = self.clock.now() if now is None else now
         decision = decide(now)
         try:
             await self.add(aggregate_id, decision, now, idempotency)

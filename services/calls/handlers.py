@@ -139,25 +139,28 @@ class CommandHandlers:
         if idempotency is not None and (earlier := await self.dossiers.get(dossier_id)):
             return earlier.answer_for(idempotency) or reply(201, summary(earlier.state))
         call = (await self.calls.require(call_id)).state
-        lifecycle.check_submission(call, content, self.clock.now())
+        now = self.clock.now()
+        lifecycle.check_submission(call, content, now)
         # A duplicate (same carrier and platform on this call) is refused by the unique index
         # when the dossier is created: like any command refused after numbering, it skips a
         # receipt number (never reused). A check before numbering would scan every dossier of
         # the store for each submission (FerretDB uses only the _id index).
         number = await self.queries.next_receipt_number(call_id)
 
-        def decide(now: datetime) -> Decision[DossierState]:
+        def decide(at: datetime) -> Decision[DossierState]:
             submitted = lifecycle.submit(
                 call,
                 content,
                 dossier_id=dossier_id,
                 receipt_number=f"{call.call_id}-{number:04d}",
                 submitted_by=principal.subject,
-                now=now,
+                now=at,
             )
             return answered(submitted, reply(201, summary(submitted.state)))
 
-        return await self.dossiers.create(dossier_id, decide, idempotency, duplicate_dossier)
+        return await self.dossiers.create(
+            dossier_id, decide, idempotency, duplicate_dossier, now=now
+        )
 
     async def _change(
         self, principal: Principal, key: str | None, dossier_id: str, transition: Transition
