@@ -1,4 +1,6 @@
-"""Bearer tokens with roles: ``state``, ``cdc``, ``region:<code>``, ``pole:<id>``, ``operator``,
+"""Bearer tokens with roles: ``state``, ``cdc``, ``region:<code>``, ``department:<code>``,
+``city:<id>``, ``pole:<id>``, ``correspondent:<pole id>`` (the State's correspondent of a pôle),
+``agency:<anr|oseo>`` (an agency's own system), ``operator``,
 ``integrator``. Tokens are HS256 JWTs signed with the platform's secret (``POLES_AUTH_SECRET``).
 
 ``python -m shared.auth mint --role state --subject dge`` prints a token for local use.
@@ -18,7 +20,9 @@ from fastapi import Depends, HTTPException, Request, status
 
 ALGORITHM = "HS256"
 FIXED_ROLES = frozenset({"state", "cdc", "operator", "integrator"})
-SCOPED_ROLE = re.compile(r"^(region|pole):[A-Za-z0-9_.\-]{1,64}$")
+SCOPED_ROLE = re.compile(
+    r"^(region|department|city|pole|correspondent|agency):[A-Za-z0-9_.\-]{1,64}$"
+)
 
 
 def valid_role(role: str) -> bool:

@@ -68,10 +68,19 @@ FUNDING_COMMITMENT = Topic(
     "funding.commitment",
     "funding",
     "commitments, refusals, de-commitments and payments",
-    consumers=("notify",),
+    consumers=("contracts", "notify"),
 )
 FUNDING_LEDGER = Topic(
-    "funding.ledger", "funding", "other financers' promises", consumers=("notify",)
+    "funding.ledger",
+    "funding",
+    "other financers' commitments (AE) and payments (CP), by year",
+    consumers=("notify",),
+)
+FUNDING_FINANCING = Topic(
+    "funding.financing",
+    "funding",
+    "co-financing of selected dossiers: opened, each financer's answer, completed or refused",
+    consumers=("calls", "notify"),
 )
 CONTRACTS_CONTRACT = Topic(
     "contracts.contract", "contracts", "performance contracts", consumers=("funding", "notify")
@@ -80,7 +89,7 @@ CONTRACTS_POLE = Topic(
     "contracts.pole",
     "contracts",
     "the reference list of pôles and labels",
-    consumers=("notify",),
+    consumers=("calls", "notify"),
 )
 NOTIFY_SUBSCRIPTION = Topic("notify.subscription", "notify", "subscriptions and their state")
 NOTIFY_DELIVERY = Topic("notify.delivery", "notify", "deliveries of webhooks and e-mails")
@@ -106,6 +115,7 @@ ALL_TOPICS: tuple[Topic, ...] = (
     FUNDING_LINE,
     FUNDING_COMMITMENT,
     FUNDING_LEDGER,
+    FUNDING_FINANCING,
     CONTRACTS_CONTRACT,
     CONTRACTS_POLE,
     NOTIFY_SUBSCRIPTION,

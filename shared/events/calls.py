@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from shared.events.base import EventData, event_type
+from shared.events.funding import ConsortiumMember, PlanShare
 from shared.topics import CALLS_CALL, CALLS_COMMAND_RESULT, CALLS_DOSSIER
 
 Voter = Literal["state", "cdc"]
@@ -159,6 +160,32 @@ class DossierSelected(DossierFacts):
     state_grant_cents: int = Field(ge=0)
     cdc_investment_cents: int = Field(default=0, ge=0)
     requested_total_cents: int = Field(ge=0)
+    financing_plan: list[PlanShare] = Field(
+        default_factory=list,
+        description="every financer's share by year (the State's is state_grant_cents); "
+        "funding asks each to commit",
+    )
+    project_key: str | None = None
+    consortium: list[ConsortiumMember] = Field(default_factory=list)
+
+
+@event_type("calls.dossier.funded.v1", CALLS_DOSSIER)
+class DossierFunded(DossierFacts):
+    """Every financer of the selected dossier's plan has committed: the grant is real."""
+
+    financing_plan: list[PlanShare]
+    total_cents: int
+    funded_at: datetime
+
+
+@event_type("calls.dossier.funding-refused.v1", CALLS_DOSSIER)
+class DossierFundingRefused(DossierFacts):
+    """Funding could not finance the selected dossier's plan; no grant is announced."""
+
+    financer: str
+    reason: str
+    detail: str
+    refused_at: datetime
 
 
 @event_type("calls.dossier.not-selected.v1", CALLS_DOSSIER)

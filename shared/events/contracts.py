@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from shared.events.base import EventData, event_type
 from shared.topics import CONTRACTS_CONTRACT, CONTRACTS_POLE
 
-PartyKind = Literal["pole", "state", "region", "department", "city"]
+PartyKind = Literal["pole", "state", "region", "department", "city", "feder", "cdc"]
 
 
 class Party(BaseModel):
@@ -227,6 +227,11 @@ class PoleDelabelled(PoleLabelDecision):
     """The pôle loses its label; it may receive no new contract."""
 
 
+@event_type("contracts.pole.label-lapsed.v1", CONTRACTS_POLE)
+class PoleLabelLapsed(PoleLabelDecision):
+    """A clock event: a group-3 pôle's label lapses at the end of 2009 unless it was renewed."""
+
+
 CONTRACT_EVENTS: tuple[type[EventData], ...] = (
     ContractDrafted,
     ContractTermsEdited,
@@ -246,4 +251,9 @@ CONTRACT_EVENTS: tuple[type[EventData], ...] = (
     ReportOverdue,
     MilestoneMissed,
 )
-POLE_EVENTS: tuple[type[EventData], ...] = (PoleLabelled, PoleRenewed, PoleDelabelled)
+POLE_EVENTS: tuple[type[EventData], ...] = (
+    PoleLabelled,
+    PoleRenewed,
+    PoleDelabelled,
+    PoleLabelLapsed,
+)
