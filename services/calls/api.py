@@ -100,6 +100,18 @@ def commands_router(
             caller, key, commands.CompleteStudy(dossier_id=dossier_id, conclusions=body)
         )
 
+    @router.post(
+        "/dossiers/{dossier_id}/evaluation",
+        response_model=DossierSummary,
+        summary="An expert's evaluation of an R&D project (state): score out of 20, opinion",
+    )
+    async def evaluate(
+        dossier_id: str, body: inputs.Expertise, caller: Caller, key: IdempotencyKey = None
+    ) -> Any:
+        return await run(
+            caller, key, commands.EvaluateDossier(dossier_id=dossier_id, expertise=body)
+        )
+
     @router.post("/dossiers/{dossier_id}/decision", response_model=DossierSummary)
     async def decide(
         dossier_id: str, body: inputs.FinalDecision, caller: Caller, key: IdempotencyKey = None

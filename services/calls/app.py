@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from services.calls import command_topic
 from services.calls.api import commands_router, queries_router
+from services.calls.domain.call_types import call_types
 from services.calls.handlers import CommandHandlers
 from services.calls.metrics import CallsMetrics
 from services.calls.settings import CallsSettings
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 def create_app(settings: CallsSettings | None = None, clock: Clock | None = None) -> FastAPI:
     """``clock`` replaces the runtime's clock: the one way tests set the domain's time."""
     settings = settings or CallsSettings()
+    call_types()  # read and checked now: a wrong call_types.json stops the start
     runtime = build_runtime(settings)
     if clock is not None:
         runtime.clock = clock
@@ -68,8 +70,11 @@ def create_app(settings: CallsSettings | None = None, clock: Clock | None = None
                 events.DossierNotPreselected,
                 events.StudyCommissioned,
                 events.StudyCompleted,
+                events.DossierEvaluated,
                 events.DossierSelected,
                 events.DossierNotSelected,
+                events.DossierFunded,
+                events.DossierFundingRefused,
             ],
             CALLS_COMMAND_RESULT: [events.CommandAccepted, events.CommandRejected],
         }

@@ -63,6 +63,11 @@ class CompleteStudy(OnDossier):
     conclusions: inputs.StudyConclusions
 
 
+class EvaluateDossier(OnDossier):
+    type: Literal["evaluate-dossier"] = "evaluate-dossier"
+    expertise: inputs.Expertise
+
+
 class DecideDossier(OnDossier):
     type: Literal["decide-dossier"] = "decide-dossier"
     decision: inputs.FinalDecision
@@ -75,6 +80,7 @@ DossierCommand = (
     | VoteOnPreselection
     | CommissionStudy
     | CompleteStudy
+    | EvaluateDossier
     | DecideDossier
 )
 Command = OpenCall | SubmitDossier | DossierCommand

@@ -111,6 +111,9 @@ class CommandHandlers:
             case commands.CompleteStudy(conclusions=conclusions):
                 ensure_any(principal, "cdc")
                 return lambda d, now: lifecycle.complete_study(d, conclusions, now)
+            case commands.EvaluateDossier(expertise=expertise):
+                ensure_any(principal, "state")
+                return lambda d, now: lifecycle.evaluate(d, expertise, principal.subject, now)
             case commands.DecideDossier(decision=decision):
                 ensure_any(principal, "state")
                 return lambda d, now: lifecycle.decide(d, decision, now)

@@ -151,6 +151,16 @@ class StudyCompleted(DossierFacts):
     business_plan: str
 
 
+@event_type("calls.dossier.evaluated.v1", CALLS_DOSSIER)
+class DossierEvaluated(DossierFacts):
+    """An expert evaluated an R&D project (the FUI calls): a score out of 20 and an opinion;
+    the final decision comes after it."""
+
+    score: float = Field(ge=0, le=20)
+    opinion: str
+    evaluated_at: datetime
+
+
 @event_type("calls.dossier.selected.v1", CALLS_DOSSIER)
 class DossierSelected(DossierFacts):
     """Final decision: selected, with the State's grant and any CDC investment."""

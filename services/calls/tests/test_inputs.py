@@ -78,7 +78,48 @@ def test_refusals_give_reasons() -> None:
     assert "reasons" in error_of(FinalDecision, {"selected": False})[1]
 
 
-def test_a_selection_carries_money_and_a_refusal_none() -> None:
-    assert "grant" in error_of(FinalDecision, {"selected": True})[1]
+def test_a_refusal_carries_no_money() -> None:
     body = {"selected": False, "state_grant_cents": 1, "reasons": ["no"]}
     assert "no money" in error_of(FinalDecision, body)[1]
+    plan = [{"financer": "region:73", "years": [{"year": 2009, "amount_cents": 1}]}]
+    assert (
+        "no money"
+        in error_of(FinalDecision, {**body, "state_grant_cents": 0, "financing_plan": plan})[1]
+    )
+
+
+def test_a_call_kind_is_one_of_the_call_types() -> None:
+    loc, msg = error_of(CallSpec, {**platform_call(), "kind": "tourism"})
+    assert loc == ("kind",)
+    assert "fui-rd" in msg
+
+
+def test_a_company_of_a_consortium_gives_a_siret_checked_by_its_key() -> None:
+    members = [
+        {"identifier": "200012345A", "kind": "laboratory", "name": "LAAS"},
+        {"identifier": "44306184100048", "kind": "company", "name": "Bad key"},
+    ]
+    loc, msg = error_of(DossierContent, {**dossier(), "consortium": members})
+    assert loc == ("consortium", 1)
+    assert "SIRET" in msg
+
+
+def test_a_financing_line_spread_by_year_adds_up() -> None:
+    body = dossier()
+    line = body["financing"][0]
+    line["years"] = [{"year": 2009, "amount_cents": line["amount_cents"] - 1}]
+    assert "add up" in error_of(DossierContent, body)[1]
+    line["years"] = [
+        {"year": 2009, "amount_cents": line["amount_cents"] - 1},
+        {"year": 2010, "amount_cents": 1},
+    ]
+    DossierContent.model_validate(body)
+
+
+def test_a_department_line_names_its_department() -> None:
+    body = dossier()
+    body["financing"][1] = {
+        "financer": "department",
+        "amount_cents": body["financing"][1]["amount_cents"],
+    }
+    assert "department_code" in error_of(DossierContent, body)[1]
