@@ -1,4 +1,4 @@
-"""Dates and amounts written the French way, in Europe/Paris time."""
+"""Dates, amounts and financers written the French way, dates in Europe/Paris time."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.clock import PARIS
+from shared.reference.regions import REGION_NAMES
 
 MONTHS = (
     "janvier",
@@ -50,3 +51,26 @@ def read_instant(value: Any) -> datetime | None:
     except ValueError:
         return None
     return instant if instant.tzinfo is not None else None
+
+
+FIXED_FINANCERS = {
+    "state": "l'État",
+    "cdc": "la Caisse des Dépôts",
+    "feder": "le FEDER (Fonds européen de développement régional)",
+    "private": "les financeurs privés",
+}
+
+
+def financer(name: str) -> str:
+    """``la région Rhône-Alpes`` for ``region:82``; ``le département 38``, ``la commune
+    « grenoble »``; the name itself when it is none of the financers of ``shared.events``."""
+    kind, _, code = name.partition(":")
+    if name in FIXED_FINANCERS:
+        return FIXED_FINANCERS[name]
+    if kind == "region" and code:
+        return f"la région {REGION_NAMES.get(code, code)}"
+    if kind == "department" and code:
+        return f"le département {code}"
+    if kind == "city" and code:
+        return f"la commune « {code} »"
+    return name

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from services.notify.domain.french import date_time, euros, read_instant
+from services.notify.domain.french import date_time, euros, financer, read_instant
 
 Data = Mapping[str, Any]
 FOOTER = (
@@ -101,17 +101,98 @@ def decision(title: str, sentence: str, show_reasons: bool = False) -> Callable[
     return template
 
 
+def _shares(data: Data) -> list[tuple[str, list[Mapping[str, Any]]]]:
+    """The financing plan's shares (financer, years), read generically: a malformed share is
+    left out rather than guessed."""
+    shares = []
+    for share in data.get("financing_plan") or []:
+        if not isinstance(share, Mapping) or not isinstance(share.get("financer"), str):
+            continue
+        years = [y for y in share.get("years") or [] if isinstance(y, Mapping)]
+        shares.append((share["financer"], years))
+    return shares
+
+
+def _amount(years: list[Mapping[str, Any]]) -> int:
+    return sum(y["amount_cents"] for y in years if isinstance(y.get("amount_cents"), int))
+
+
+def _span(years: list[Mapping[str, Any]]) -> str:
+    found = sorted({y["year"] for y in years if isinstance(y.get("year"), int)})
+    if not found:
+        return ""
+    return f" ({found[0]})" if len(found) == 1 else f" ({found[0]}-{found[-1]})"
+
+
 def selected(data: Data) -> Mail:
+    """Selected is not funded: the financers are asked to commit; no amount is announced."""
     mail = decision("Décision de sélection", "a été retenu")(data)
-    amounts = [
-        (label, euros(data[field]))
-        for label, field in (
-            ("Subvention de l'État", "state_grant_cents"),
-            ("Investissement de la Caisse des Dépôts", "cdc_investment_cents"),
-        )
-        if isinstance(data.get(field), int) and data[field] > 0
+    financers = [financer(name) for name, _ in _shares(data)]
+    asked = (("Financeurs sollicités", ", ".join(financers)),) if financers else ()
+    return Mail(
+        mail.subject,
+        (
+            *mail.paragraphs,
+            "Ses financeurs sont maintenant sollicités pour engager chacun sa part. "
+            "Aucune aide n'est acquise à ce stade : un nouveau message vous dira si le "
+            "financement est réuni.",
+        ),
+        mail.facts + asked,
+    )
+
+
+def _capitalized(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def funded(data: Data) -> Mail:
+    """Every financer has committed: the grant, financer by financer, and its total."""
+    shares = [
+        (_capitalized(financer(name)) + _span(years), euros(_amount(years)))
+        for name, years in _shares(data)
     ]
-    return Mail(mail.subject, mail.paragraphs, mail.facts + tuple(amounts))
+    total = data.get("total_cents")
+    total_cents = (
+        total if isinstance(total, int) else sum(_amount(years) for _, years in _shares(data))
+    )
+    return Mail(
+        subject=f"Financement accordé : dossier {_dossier(data)}",
+        paragraphs=(
+            f"Le financement de votre dossier {_dossier(data)} est réuni : chacun de ses "
+            "financeurs a engagé sa part.",
+            "L'aide accordée, part par part, est la suivante.",
+        ),
+        facts=_dossier_facts(data) + tuple(shares) + (("Total", euros(total_cents)),),
+    )
+
+
+FUNDING_REFUSALS = {
+    "over-line": "la ligne budgétaire ne peut plus engager ce montant",
+    "over-yearly-ceiling": "le plafond annuel de la ligne est atteint",
+    "over-request": "l'aide dépasse le montant demandé",
+    "financer-declined": "un cofinanceur a retiré sa participation",
+    "financer-timeout": "un cofinanceur n'a pas répondu dans le délai fixé",
+    "year-outside-envelope": "une année du plan de financement est hors de la période du budget",
+}
+"""The reasons of ``FinancingRefusal``, in French (an unknown one gets a neutral sentence)."""
+
+
+def funding_refused(data: Data) -> Mail:
+    """The financing could not be arranged: the reason and the financer, never an amount (the
+    event's ``detail`` is for operators and may name one)."""
+    reason = FUNDING_REFUSALS.get(_text(data, "reason"), "le financement n'a pas pu être réuni")
+    who = financer(_text(data, "financer")) if data.get("financer") else ""
+    return Mail(
+        subject=f"Financement non réuni : dossier {_dossier(data)}",
+        paragraphs=(
+            f"Votre dossier {_dossier(data)} avait été retenu, mais son financement n'a pas pu "
+            "être réuni : aucune aide ne lui est accordée.",
+            f"Motif : {reason}" + (f" ({who})." if who else "."),
+        ),
+        facts=_dossier_facts(data)
+        + ((("Financeur concerné", who),) if who else ())
+        + (("Motif", reason),),
+    )
 
 
 def _pole_name(data: Data) -> str:
@@ -195,6 +276,8 @@ TEMPLATES: dict[str, Callable[[Data], Mail]] = {
     "calls.dossier.not-selected.v1": decision(
         "Décision de sélection", "n'a pas été retenu", show_reasons=True
     ),
+    "calls.dossier.funded.v1": funded,
+    "calls.dossier.funding-refused.v1": funding_refused,
     "contracts.contract.opened-for-signature.v1": signature_request,
     "contracts.contract.signature-overdue.v1": signature_overdue,
     "contracts.contract.report-overdue.v1": report_overdue,

@@ -1,8 +1,9 @@
 """Default subscriptions: the people an event concerns receive it without asking.
 
-A dossier's contact receives its receipt and every decision on it; a contract's parties receive
-the signature request, the unsigned parties the signature reminders, the pôle the report
-reminders. Each is derived from the event's own data, so nothing is stored to make it so.
+A dossier's contact receives its receipt, every decision on it and whether its financing was
+arranged or refused; a contract's parties receive the signature request, the unsigned parties
+the signature reminders, the pôle the report reminders. Each is derived from the event's own
+data, so nothing is stored to make it so.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ DOSSIER_CONTACT_TYPES = frozenset(
         "calls.dossier.not-preselected.v1",
         "calls.dossier.selected.v1",
         "calls.dossier.not-selected.v1",
+        "calls.dossier.funded.v1",
+        "calls.dossier.funding-refused.v1",
     }
 )
 SIGNATURE_REQUEST = "contracts.contract.opened-for-signature.v1"

@@ -1,8 +1,11 @@
 from datetime import UTC, datetime
 
+import pytest
+
 from services.notify.domain.delivery import new_delivery
-from services.notify.domain.french import date_time, euros
+from services.notify.domain.french import date_time, euros, financer
 from services.notify.domain.mail import compose, render_html, render_text
+from services.notify.domain.recipients import default_recipients
 from services.notify.senders import MailSender
 from services.notify.settings import NotifySettings
 from shared.cloudevents import CloudEvent
@@ -54,8 +57,101 @@ def test_decisions_say_what_was_decided_and_why() -> None:
     assert "Motifs : hors champ." in render_text(refused)
     selected = compose("calls.dossier.selected.v1", {**DOSSIER, "state_grant_cents": 150_000_000})
     assert selected.subject.startswith("Décision de sélection")
-    assert ("Subvention de l'État", euros(150_000_000)) in selected.facts
     assert "est recevable" in render_text(compose("calls.dossier.found-eligible.v1", DOSSIER))
+
+
+PLAN = [
+    {"financer": "state", "years": [{"year": 2010, "amount_cents": 100_000_000}]},
+    {
+        "financer": "region:82",
+        "years": [
+            {"year": 2010, "amount_cents": 30_000_000},
+            {"year": 2011, "amount_cents": 20_000_000},
+        ],
+    },
+    {"financer": "feder", "years": [{"year": 2011, "amount_cents": 10_000_000}]},
+]
+
+
+def test_the_selection_announces_no_grant_only_the_financers_asked() -> None:
+    data = {
+        **DOSSIER,
+        "state_grant_cents": 100_000_000,
+        "cdc_investment_cents": 5_000_000,
+        "financing_plan": PLAN,
+    }
+    mail = compose("calls.dossier.selected.v1", data)
+    text = render_text(mail)
+    assert "a été retenu" in text
+    assert "sollicités pour engager" in text
+    assert "Aucune aide n'est acquise" in text
+    assert "€" not in text
+    assert (
+        "Financeurs sollicités",
+        "l'État, la région Rhône-Alpes, le FEDER (Fonds européen de développement régional)",
+    ) in mail.facts
+
+
+def test_the_funded_dossier_is_told_each_financers_share_and_the_total() -> None:
+    data = {**DOSSIER, "financing_plan": PLAN, "total_cents": 160_000_000}
+    mail = compose("calls.dossier.funded.v1", data)
+    assert mail.subject == "Financement accordé : dossier « Nano <Fab> & Co »"
+    assert ("L'État (2010)", euros(100_000_000)) in mail.facts
+    assert ("La région Rhône-Alpes (2010-2011)", euros(50_000_000)) in mail.facts
+    assert ("Total", euros(160_000_000)) in mail.facts
+    assert mail.facts[-1][0] == "Total"
+    html = render_html(mail)
+    assert "Nano &lt;Fab&gt; &amp; Co" in html
+
+
+def test_a_refused_financing_gives_the_reason_and_the_financer_never_an_amount() -> None:
+    data = {
+        **DOSSIER,
+        "financer": "state",
+        "reason": "over-yearly-ceiling",
+        "detail": "intervention.platforms: 35 000 000,00 € left in 2010, 40 000 000,00 € asked",
+        "refused_at": "2010-07-30T10:00:00+00:00",
+    }
+    mail = compose("calls.dossier.funding-refused.v1", data)
+    text = render_text(mail)
+    assert mail.subject == "Financement non réuni : dossier « Nano <Fab> & Co »"
+    assert "le plafond annuel de la ligne est atteint (l'État)" in text
+    assert ("Financeur concerné", "l'État") in mail.facts
+    assert "€" not in text
+    assert "35" not in text
+    assert "€" not in render_html(mail)
+
+
+@pytest.mark.parametrize(
+    ("reason", "french"),
+    [
+        ("over-line", "la ligne budgétaire ne peut plus engager ce montant"),
+        ("over-yearly-ceiling", "le plafond annuel de la ligne est atteint"),
+        ("over-request", "l'aide dépasse le montant demandé"),
+        ("financer-declined", "un cofinanceur a retiré sa participation"),
+        ("financer-timeout", "un cofinanceur n'a pas répondu dans le délai fixé"),
+        ("year-outside-envelope", "hors de la période du budget"),
+        ("something-new", "le financement n'a pas pu être réuni"),
+    ],
+)
+def test_every_refusal_reason_is_written_in_french(reason: str, french: str) -> None:
+    data = {**DOSSIER, "financer": "department:38", "reason": reason, "detail": "x"}
+    text = render_text(compose("calls.dossier.funding-refused.v1", data))
+    assert french in text
+    assert "(le département 38)." in text
+
+
+def test_financers_are_named_in_french() -> None:
+    assert financer("cdc") == "la Caisse des Dépôts"
+    assert financer("private") == "les financeurs privés"
+    assert financer("region:93") == "la région Provence-Alpes-Côte d'Azur"
+    assert financer("city:grenoble") == "la commune « grenoble »"
+
+
+def test_the_dossiers_contact_hears_of_its_financing_whatever_the_outcome() -> None:
+    for event_type in ("calls.dossier.funded.v1", "calls.dossier.funding-refused.v1"):
+        assert default_recipients(event_type, DOSSIER) == ["porteur@labo.fr"]
+    assert default_recipients("funding.financing.refused.v1", DOSSIER) == []
 
 
 def test_contract_reminders_name_the_pole_and_the_contract() -> None:

@@ -52,3 +52,22 @@ def test_malformed_fields_grant_nothing() -> None:
     odd = {"pole_id": ["cap-digital"], "partner_pole_ids": "cap-digital", "region_codes": "11"}
     assert not may_see(["pole:cap-digital", "region:11"], DOSSIER, odd)
     assert not may_see([], "calls.call.opened.v1", {})
+
+
+def test_a_state_correspondent_sees_the_events_of_the_pole_it_follows() -> None:
+    assert may_see(["correspondent:minalogic"], DOSSIER, ABOUT_AEROSPACE)
+    assert not may_see(["correspondent:cap-digital"], DOSSIER, ABOUT_AEROSPACE)
+
+
+def test_a_financer_sees_the_financing_events_that_name_it() -> None:
+    plan = {
+        **ABOUT_AEROSPACE,
+        "plan": [{"financer": "department:31", "years": []}, {"financer": "feder", "years": []}],
+    }
+    assert may_see(["department:31"], "funding.financing.opened.v1", plan)
+    assert not may_see(["department:38"], "funding.financing.opened.v1", plan)
+    committed: dict[str, object] = {"financer": "city:toulouse", "region_codes": []}
+    assert may_see(["city:toulouse"], "funding.ledger.committed.v1", committed)
+    assert not may_see(["city:grenoble"], "funding.ledger.committed.v1", committed)
+    selected = {**ABOUT_AEROSPACE, "financing_plan": [{"financer": "department:31"}]}
+    assert may_see(["department:31"], "calls.dossier.selected.v1", selected)
