@@ -27,7 +27,7 @@ from starlette.routing import Route
 
 from services.notify.app import create_app
 from services.notify.settings import NotifySettings
-from services.notify.tests.samples import preselected
+from services.notify.tests.samples import financing_opened, funded, funding_refused, preselected
 from tests.support.infra import Isolation, auth, serve
 from tests.support.kafka import eventually, publish_event
 
@@ -188,6 +188,42 @@ async def test_a_poles_subscription_never_receives_another_poles_events(
 
     assert sorted(pole_receiver.event_ids()) == sorted([led.id, partner.id])
     assert sorted(d["event_id"] for d in recorded) == sorted([led.id, partner.id])
+
+
+async def test_the_moneys_events_reach_webhooks_and_a_financer_gets_those_naming_it(
+    isolation: Isolation,
+) -> None:
+    call = uuid.uuid4().hex
+    types = ["funding.financing.*", "calls.dossier.funded.v1", "calls.dossier.funding-refused.v1"]
+    async with (
+        webhook_receiver() as department,
+        webhook_receiver() as state,
+        serve(create_app(settings(isolation))) as client,
+    ):
+        for receiver, role in ((department, "department:31"), (state, "state")):
+            body = {
+                "channel": "webhook",
+                "target": receiver.url,
+                "event_types": types,
+                "filters": {"call_id": call},
+            }
+            response = await client.post("/subscriptions", json=body, headers=auth(role))
+            assert response.status_code == 201, response.text
+        opened = await publish_event(
+            isolation, financing_opened(call, "d-1", "state", "department:31"), key="d-1"
+        )
+        paid = await publish_event(
+            isolation, funded(call, "d-1", "state", "department:31"), key="d-1"
+        )
+        other = await publish_event(isolation, funded(call, "d-2", "state", "region:73"), key="d-2")
+        refused = await publish_event(isolation, funding_refused(call, "d-3", "feder"), key="d-3")
+        everything = {opened.id, paid.id, other.id, refused.id}
+        await eventually(lambda: set(state.event_ids()) == everything)
+        await eventually(lambda: len(department.event_ids()) == 2)
+        await asyncio.sleep(0.5)  # nothing else arrives
+
+    assert sorted(department.event_ids()) == sorted([opened.id, paid.id])
+    assert len(state.event_ids()) == len(everything)
 
 
 async def test_webhooks_to_private_addresses_are_refused_unless_configured(
