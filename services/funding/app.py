@@ -10,11 +10,9 @@ from fastapi import FastAPI
 
 from services.funding.api.commands import command_router
 from services.funding.api.reads import read_router
-from services.funding.domain.envelope import Envelope, load_envelope
-from services.funding.domain.line import LineState, new_line
-from services.funding.handlers.budget import Budget
+from services.funding.domain.envelope import load_envelope
+from services.funding.handlers.budget import Budget, load_lines
 from services.funding.handlers.sources import SourceEvents
-from services.funding.journal import Journal
 from services.funding.metrics import BudgetMetrics
 from services.funding.reactions import TOPICS, reactions
 from services.funding.settings import FundingSettings
@@ -25,6 +23,7 @@ from shared.events.funding import (
     CommitmentDecommitted,
     CommitmentMade,
     CommitmentRefused,
+    EnvelopeAmended,
     LineLoaded,
     LineThresholdCrossed,
     LineTransferred,
@@ -36,18 +35,11 @@ from shared.topics import FUNDING_COMMITMENT, FUNDING_LEDGER, FUNDING_LINE
 
 log = logging.getLogger(__name__)
 
-DESCRIPTION = """The 1,500 M€ envelope of Pôles 2.0 (2009-2011), its lines and sub-lines,
-commitments and payments, and the other financers' ledgers. The sum committed on a line never
-exceeds the line; every change to money is an event."""
+__all__ = ["create_app", "load_lines", "main"]
 
-
-async def load_lines(lines: Journal[LineState], envelope: Envelope) -> None:
-    """Create the line documents the envelope names and the store lacks (idempotent)."""
-    now = lines.repository.clock.now()
-    for spec in envelope.leaves:
-        state, loaded = new_line(spec, envelope, now)
-        if await lines.start(spec.id, state, [loaded]):
-            log.info("line %s loaded with %d cents", spec.id, spec.amount_cents)
+DESCRIPTION = """The 1,500 M€ envelope of Pôles 2.0 (2009-2011, then extended by amendments), its
+lines and sub-lines, commitments and payments, and the other financers' ledgers. The sum committed
+on a line never exceeds the line; every change to money is an event."""
 
 
 def create_app(settings: FundingSettings | None = None) -> FastAPI:
@@ -66,7 +58,7 @@ def create_app(settings: FundingSettings | None = None) -> FastAPI:
         metrics.show(lines, await store.paid_by_line())
 
     async def load() -> None:
-        await load_lines(store.books.lines, envelope)
+        await budget.open_envelope(envelope)
 
     async def sweep() -> None:
         await budget.sweep()
@@ -81,7 +73,7 @@ def create_app(settings: FundingSettings | None = None) -> FastAPI:
     runtime.consume(TOPICS, reactions(SourceEvents(budget, store.books.ledgers, envelope)))
     runtime.declare_publications(
         {
-            FUNDING_LINE: [LineLoaded, LineThresholdCrossed, LineTransferred],
+            FUNDING_LINE: [LineLoaded, LineThresholdCrossed, LineTransferred, EnvelopeAmended],
             FUNDING_COMMITMENT: [
                 CommitmentMade,
                 CommitmentRefused,

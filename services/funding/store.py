@@ -20,6 +20,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from services.funding.domain.commitment import CommitmentState
+from services.funding.domain.envelope import EnvelopeState
 from services.funding.domain.line import LineState
 from services.funding.domain.money import Movement, money_movements
 from services.funding.journal import Chain, Journal, JournalStore, ModelT
@@ -28,6 +29,7 @@ from shared.events.base import EventData
 from shared.events.funding import (
     CommitmentDecommitted,
     CommitmentMade,
+    EnvelopeAmended,
     LineTransferred,
     PaymentRecorded,
     PromiseRecorded,
@@ -44,12 +46,12 @@ LEDGERS = "ledgers"
 OUTBOX_COLLECTIONS = (LINE_JOURNAL, COMMITMENT_JOURNAL, LEDGERS)
 VIEW_ATTEMPTS = 10
 
-LINE_FOLLOW_UPS = (CommitmentMade, LineTransferred)
-"""A line's decisions that another document follows: the commitment is built, the receiving
-line credited (``Budget.follow_up``)."""
+LINE_FOLLOW_UPS = (CommitmentMade, LineTransferred, EnvelopeAmended)
+"""A line's (or the envelope's) decisions that another document follows: the commitment is
+built, the receiving line credited, every line amended (``Budget.follow_up``)."""
 COMMITMENT_FOLLOW_UPS = (CommitmentDecommitted, PaymentRecorded)
-"""A commitment's decisions that other documents follow: the line gets a de-commitment back,
-the query view shows the new version."""
+"""A commitment's decisions that other documents follow: the line gets a de-commitment back or
+counts a payment, the query view shows the new version."""
 
 
 def key_of(data: EventData) -> str:
@@ -59,6 +61,8 @@ def key_of(data: EventData) -> str:
         return str(fields["commitment_id"])
     if data.topic == FUNDING_LEDGER:
         return str(fields["financer"])
+    if isinstance(data, EnvelopeAmended):
+        return data.envelope_id
     return str(fields["line_id"])
 
 
@@ -81,6 +85,7 @@ class Books:
             )  # fmt: skip
 
         self.lines = journal(line_chain, LineState, "line")
+        self.envelopes = journal(line_chain, EnvelopeState, "envelope")
         self.commitments = journal(commitment_chain, CommitmentState, "commitment")
         self.ledgers = Repository(
             ledger_entries,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from shared.events.funding import Beneficiary, YearAmount
+from services.funding.domain.envelope import Amendment
+from shared.events.funding import Beneficiary, ConsortiumMember, YearAmount, total_cents
 
 Reason = Field(min_length=1, max_length=1000, description="why; kept with the change")
 MAX_CENTS = 10**15
@@ -26,18 +27,37 @@ class CommitBody(Body):
     call_id: str | None = None
     dossier_id: str | None = None
     contract_id: str | None = None
+    project_key: str | None = Field(
+        default=None, max_length=200, description="the project's name or acronym (overlaps)"
+    )
+    members: list[ConsortiumMember] = Field(default_factory=list, max_length=200)
     reason: str = Reason
 
     @field_validator("years")
     @classmethod
     def each_year_once(cls, years: list[YearAmount]) -> list[YearAmount]:
-        if len({item.year for item in years}) != len(years):
-            raise ValueError("each year appears once")
-        if any(item.amount_cents > MAX_CENTS for item in years):
-            # Bounded like every amount of a command, so totals stay in the 64-bit integers
-            # the store and the wire hold.
-            raise ValueError(f"a year's amount is at most {MAX_CENTS} cents")
-        return years
+        return each_year_once(years)
+
+
+def each_year_once(years: list[YearAmount]) -> list[YearAmount]:
+    if len({item.year for item in years}) != len(years):
+        raise ValueError("each year appears once")
+    if any(item.amount_cents > MAX_CENTS for item in years):
+        # Bounded like every amount of a command, so totals stay in the 64-bit integers
+        # the store and the wire hold.
+        raise ValueError(f"a year's amount is at most {MAX_CENTS} cents")
+    return years
+
+
+class AgencyCommitBody(CommitBody):
+    """An agency's commitment (ANR, OSEO): always to a project."""
+
+    @field_validator("beneficiary")
+    @classmethod
+    def a_project(cls, beneficiary: Beneficiary) -> Beneficiary:
+        if beneficiary.kind != "project":
+            raise ValueError("an agency commits to a project (kind 'project')")
+        return beneficiary
 
 
 class PaymentBody(Body):
@@ -57,3 +77,26 @@ class TransferBody(Body):
     to_line_id: str = Field(min_length=1, max_length=100)
     amount_cents: int = Cents
     reason: str = Reason
+    years: list[YearAmount] = Field(
+        default_factory=list,
+        max_length=20,
+        description="the yearly ceilings moved with the amount (adding up to it); required "
+        "when either line has yearly ceilings",
+    )
+
+    @field_validator("years")
+    @classmethod
+    def each_year_once(cls, years: list[YearAmount]) -> list[YearAmount]:
+        return each_year_once(years)
+
+    @model_validator(mode="after")
+    def years_add_up(self) -> TransferBody:
+        if self.years and total_cents(self.years) != self.amount_cents:
+            raise ValueError("the years' amounts add up to the amount")
+        return self
+
+
+AmendmentBody = Amendment
+"""An envelope amendment: ``amendment_id``, ``decided_on``, ``reference``, ``years`` (the
+envelope's years after it), ``lines`` (only those that change: ``line_id``, ``amount_cents``,
+``yearly_ceilings``)."""

@@ -1,7 +1,12 @@
-"""The State's commands on money: commit, de-commit, pay, transfer.
+"""The commands on money: the State's (commit, de-commit, pay, transfer, amend the envelope) and
+the agencies' (ANR and OSEO commit and pay on their own lines, through their own systems).
 
 Every command needs an ``Idempotency-Key``: the id of what it creates is derived from the token's
 subject and the key, so a repeat gives the first answer and changes nothing.
+
+Who may act on which line: the State commits, pays and de-commits on every line but the
+agencies'; an agency (role ``agency:<anr|oseo>``) on its own line only (the envelope file's
+``agency_lines``); anyone else is answered 403.
 """
 
 from collections.abc import Callable
@@ -10,7 +15,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, status
 from fastapi.responses import JSONResponse
 
-from services.funding.api.bodies import CommitBody, DecommitBody, PaymentBody, TransferBody
+from services.funding.api.bodies import (
+    AgencyCommitBody,
+    AmendmentBody,
+    CommitBody,
+    DecommitBody,
+    PaymentBody,
+    TransferBody,
+)
 from services.funding.domain import ids
 from services.funding.domain.commitment import Decommitment, Payment
 from services.funding.domain.envelope import Envelope
@@ -18,7 +30,7 @@ from services.funding.handlers.budget import Budget
 from shared.auth import Principal, require_roles
 from shared.clock import Clock
 from shared.decision import Answer
-from shared.errors import NotFound, invalid
+from shared.errors import Forbidden, NotFound, invalid
 from shared.events.funding import CommitmentSource, CommitmentTerms, LineTransferred
 from shared.reference.poles import poles_by_id
 
@@ -30,7 +42,50 @@ def command_router(
 ) -> APIRouter:
     router = APIRouter(tags=["commands"])
     State = Annotated[Principal, Depends(require_roles(authenticate, "state"))]
+    Agency = Annotated[Principal, Depends(require_roles(authenticate, "agency:*"))]
+    Payer = Annotated[Principal, Depends(require_roles(authenticate, "state", "agency:*"))]
     leaf_ids = {spec.id for spec in envelope.leaves}
+    state_lines = envelope.state_lines()
+
+    def lines_of(principal: Principal) -> frozenset[str]:
+        """The lines ``principal`` commits and pays on."""
+        agencies = principal.scoped("agency")
+        own = {line for agency, line in envelope.agency_lines.items() if agency in agencies}
+        return frozenset(own | (state_lines if principal.has("state") else set()))
+
+    async def commit_terms(
+        line_id: str, body: CommitBody, principal: Principal, key: str, source: CommitmentSource
+    ) -> JSONResponse:
+        """Commit ``body`` on the line; 201 with the commitment, or 409 with the refusal."""
+        region_codes = body.region_codes
+        if body.pole_id is not None:
+            pole = poles_by_id().get(body.pole_id)
+            if pole is None:
+                raise invalid(["pole_id"], f"no pôle {body.pole_id!r} in the reference list")
+            region_codes = region_codes if region_codes is not None else list(pole.region_codes)
+        terms = CommitmentTerms(
+            commitment_id=ids.from_command("commitment", principal.subject, key),
+            line_id=line_id,
+            years=body.years,
+            beneficiary=body.beneficiary,
+            pole_id=body.pole_id,
+            partner_pole_ids=body.partner_pole_ids,
+            region_codes=region_codes or [],
+            call_id=body.call_id,
+            dossier_id=body.dossier_id,
+            contract_id=body.contract_id,
+            project_key=body.project_key,
+            members=body.members,
+            source=source,
+        )
+        answer = await budget.commit(terms)
+        if answer["outcome"] == "refused":
+            detail = (
+                f"line {answer['line_id']} refused the commitment ({answer['reason']}): "
+                f"{answer['asked_cents']} cents asked, {answer['available_cents']} available"
+            )
+            return JSONResponse({"detail": detail, **answer}, status_code=status.HTTP_409_CONFLICT)
+        return JSONResponse(answer, status_code=status.HTTP_201_CREATED)
 
     def leaf(line_id: str, field: str) -> str:
         if line_id not in leaf_ids:
@@ -51,33 +106,27 @@ def command_router(
         if not envelope.leaf_ids_under(line_id):
             raise NotFound(f"no line {line_id}")
         leaf(line_id, "line_id")
-        region_codes = body.region_codes
-        if body.pole_id is not None:
-            pole = poles_by_id().get(body.pole_id)
-            if pole is None:
-                raise invalid(["pole_id"], f"no pôle {body.pole_id!r} in the reference list")
-            region_codes = region_codes if region_codes is not None else list(pole.region_codes)
-        terms = CommitmentTerms(
-            commitment_id=ids.from_command("commitment", principal.subject, key),
-            line_id=line_id,
-            years=body.years,
-            beneficiary=body.beneficiary,
-            pole_id=body.pole_id,
-            partner_pole_ids=body.partner_pole_ids,
-            region_codes=region_codes or [],
-            call_id=body.call_id,
-            dossier_id=body.dossier_id,
-            contract_id=body.contract_id,
-            source=CommitmentSource(kind="manual", author=principal.subject, reason=body.reason),
-        )
-        answer = await budget.commit(terms)
-        if answer["outcome"] == "refused":
-            detail = (
-                f"line {answer['line_id']} refused the commitment ({answer['reason']}): "
-                f"{answer['asked_cents']} cents asked, {answer['available_cents']} available"
-            )
-            return JSONResponse({"detail": detail, **answer}, status_code=status.HTTP_409_CONFLICT)
-        return JSONResponse(answer, status_code=status.HTTP_201_CREATED)
+        if line_id not in state_lines:
+            raise Forbidden(f"line {line_id} is committed by its agency's own system")
+        source = CommitmentSource(kind="manual", author=principal.subject, reason=body.reason)
+        return await commit_terms(line_id, body, principal, key, source)
+
+    @router.post(
+        "/agencies/{agency}/commitments",
+        status_code=status.HTTP_201_CREATED,
+        summary="An agency (ANR, OSEO) commits on its own line; 409 if the line cannot take it",
+        responses={409: {"description": "refused: the line (or a year's ceiling) is short"}},
+    )
+    async def agency_commit(
+        agency: str, body: AgencyCommitBody, principal: Agency, key: IdempotencyKey
+    ) -> JSONResponse:
+        line_id = envelope.agency_lines.get(agency)
+        if line_id is None:
+            raise NotFound(f"no agency {agency}: {sorted(envelope.agency_lines)}")
+        if agency not in principal.scoped("agency"):
+            raise Forbidden(f"only agency:{agency} commits on {line_id}")
+        source = CommitmentSource(kind="agency", author=principal.subject, reason=body.reason)
+        return await commit_terms(line_id, body, principal, key, source)
 
     @router.post(
         "/commitments/{commitment_id}/payments",
@@ -85,11 +134,11 @@ def command_router(
         summary="Record a payment (crédit de paiement); never above what the commitment has left",
     )
     async def pay(
-        commitment_id: str, body: PaymentBody, principal: State, key: IdempotencyKey
+        commitment_id: str, body: PaymentBody, principal: Payer, key: IdempotencyKey
     ) -> Answer:
         payment_id = ids.from_command("payment", principal.subject, key)
         payment = Payment(payment_id, author=principal.subject, **body.model_dump())
-        return await budget.pay(commitment_id, payment)
+        return await budget.pay(commitment_id, payment, lines_of(principal))
 
     @router.post(
         "/commitments/{commitment_id}/decommitments",
@@ -97,11 +146,11 @@ def command_router(
         summary="Give back part of a year's commitment to its line (never what is paid)",
     )
     async def decommit(
-        commitment_id: str, body: DecommitBody, principal: State, key: IdempotencyKey
+        commitment_id: str, body: DecommitBody, principal: Payer, key: IdempotencyKey
     ) -> Answer:
         decommitment_id = ids.from_command("decommitment", principal.subject, key)
         request = Decommitment(decommitment_id, author=principal.subject, **body.model_dump())
-        return await budget.decommit(commitment_id, request)
+        return await budget.decommit(commitment_id, request, lines_of(principal))
 
     @router.post(
         "/transfers",
@@ -122,7 +171,17 @@ def command_router(
             reason=body.reason,
             author=principal.subject,
             transferred_at=clock.now(),
+            years=body.years,
         )
         return await budget.transfer(moved)
+
+    @router.post(
+        "/envelope/amendments",
+        status_code=status.HTTP_201_CREATED,
+        summary="Amend the envelope (a dated decision): its years, lines' amounts and ceilings",
+        responses={409: {"description": "it would take a line below what it has committed"}},
+    )
+    async def amend(body: AmendmentBody, _: State, key: IdempotencyKey) -> Answer:
+        return await budget.amend(envelope.id, body)
 
     return router

@@ -1,6 +1,8 @@
 """Reads: every role sees the envelope, the lines, consumption and commitments (public money);
 ledgers of the other financers are for the State, the CDC and operators, and a region sees only
-its own ledger: another financer's ledger answers 404, as if it did not exist, never its data."""
+its own ledger: another financer's ledger answers 404, as if it did not exist, never its data.
+The budget officers' table (``/budget/lines``: AE and CP by year for every line) is for the
+State, the CDC, the agencies, operators and integrators."""
 
 from collections.abc import Callable
 from datetime import datetime
@@ -8,6 +10,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
+from services.funding.domain.envelope import Envelope, EnvelopeState
+from services.funding.domain.line import LineState
 from services.funding.handlers.budget import Budget
 from services.funding.store import FundingStore
 from services.funding.views import BudgetViews, Dimension
@@ -18,6 +22,7 @@ from shared.store import Document
 
 EVERY_ROLE = ("state", "cdc", "operator", "integrator", "pole:*", "region:*")
 LEDGER_READERS = ("state", "cdc", "operator", "region:*")
+BUDGET_READERS = ("state", "cdc", "operator", "integrator", "agency:*")
 View = dict[str, Any]
 
 
@@ -29,7 +34,9 @@ def read_router(
     authenticate: Callable[..., Principal],
 ) -> APIRouter:
     router = APIRouter(tags=["reads"])
+    envelope_spec = views.envelope
     Reader = Annotated[Principal, Depends(require_roles(authenticate, *EVERY_ROLE))]
+    BudgetReader = Annotated[Principal, Depends(require_roles(authenticate, *BUDGET_READERS))]
     LedgerReader = Annotated[Principal, Depends(require_roles(authenticate, *LEDGER_READERS))]
 
     def found(view: View | None, what: str) -> View:
@@ -37,9 +44,34 @@ def read_router(
             raise NotFound(f"no {what}")
         return view
 
-    @router.get("/envelope", summary="The envelope, its lines and sub-lines, with their figures")
+    async def current_envelope() -> EnvelopeState:
+        state = await budget.envelope(envelope_spec.id)
+        if state is None:
+            raise NotFound(f"no envelope {envelope_spec.id} yet")
+        return state
+
+    @router.get(
+        "/envelope",
+        summary="The envelope's current version (years, amount, amendments), its lines and "
+        "sub-lines with their figures",
+    )
     async def envelope(_: Reader) -> View:
-        return await views.envelope_view()
+        state = await current_envelope()
+        return {
+            **(await views.envelope_view()),
+            "years": state.years,
+            "base": state.base.model_dump(mode="json"),
+            "amendments": [a.model_dump(mode="json") for a in state.amendments],
+        }
+
+    @router.get(
+        "/budget/lines",
+        summary="Every line and sub-line: amount, yearly ceilings, AE and CP by year, what is left",
+    )
+    async def budget_lines(_: BudgetReader) -> View:
+        state = await current_envelope()
+        lines = await store.all_lines([spec.id for spec in envelope_spec.leaves])
+        return budget_table(envelope_spec, state, {line.line_id: line for line in lines})
 
     @router.get("/lines/{line_id}", summary="One line (or sub-line): amount, committed, paid")
     async def line(line_id: str, _: Reader) -> View:
@@ -113,3 +145,63 @@ def read_router(
 
 def _commitment_view(state: View, remaining_cents: int) -> View:
     return {**state, "remaining_cents": remaining_cents}
+
+
+def budget_table(envelope: Envelope, state: EnvelopeState, lines: dict[str, LineState]) -> View:
+    """The budget officers' table, from the line documents alone: for every line and sub-line
+    its amount, yearly ceilings, AE (committed) and CP (paid) by year, what is left to commit
+    (in total and by year) and to pay; the envelope's totals."""
+
+    def row(line_id: str, title: str, leaves: list[LineState]) -> View:
+        ceilings = _add_up(line.yearly_ceilings for line in leaves if line.yearly_ceilings)
+        committed = _add_up(line.committed_by_year for line in leaves)
+        amount = sum(line.amount_cents for line in leaves)
+        committed_cents = sum(line.committed_cents for line in leaves)
+        paid_cents = sum(line.paid_cents for line in leaves)
+        years = [str(year) for year in state.years]
+        return {
+            "line_id": line_id,
+            "title": title,
+            "amount_cents": amount,
+            "yearly_ceilings": ceilings,
+            "committed_cents": committed_cents,
+            "paid_cents": paid_cents,
+            "available_cents": amount - committed_cents,
+            "to_pay_cents": committed_cents - paid_cents,
+            "by_year": [
+                {
+                    "year": int(year),
+                    "ceiling_cents": ceilings.get(year),
+                    "committed_cents": committed.get(year, 0),
+                    "paid_cents": sum(line.paid_by_year.get(year, 0) for line in leaves),
+                    "available_cents": sum(line.available_in(int(year)) for line in leaves),
+                }
+                for year in years
+            ],
+        }
+
+    table = []
+    for spec in envelope.lines:
+        leaves = [lines[i] for i in envelope.leaf_ids_under(spec.id) if i in lines]
+        view = row(spec.id, spec.title, leaves)
+        view["sub_lines"] = [
+            row(sub.id, sub.title, [lines[sub.id]]) for sub in spec.sub_lines if sub.id in lines
+        ]
+        table.append(view)
+    every = list(lines.values())
+    return {
+        "envelope_id": state.envelope_id,
+        "years": state.years,
+        "amendments": [a.amendment_id for a in state.amendments],
+        "totals": {k: v for k, v in row(state.envelope_id, state.title, every).items()
+                   if k not in ("line_id", "title")},
+        "lines": table,
+    }  # fmt: skip
+
+
+def _add_up(by_year: Any) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for mapping in by_year:
+        for year, cents in mapping.items():
+            totals[year] = totals.get(year, 0) + cents
+    return totals

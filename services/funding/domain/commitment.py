@@ -8,14 +8,16 @@ under its id (``services.funding.journal``); its ``history`` keeps every change 
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.clock import PARIS
 from shared.decision import Decision
-from shared.errors import Conflict
+from shared.errors import Conflict, Forbidden
 from shared.events.funding import (
     CommitmentDecommitted,
     CommitmentMade,
@@ -96,10 +98,46 @@ class Decommitment:
     reason: str
 
 
+def ensure_on(commitment: CommitmentState, lines: Collection[str] | None) -> CommitmentState:
+    """The commitment, if it is on one of ``lines`` (None: any line); 403 otherwise. The State
+    pays and de-commits on its lines, an agency on its own line only."""
+    if lines is not None and commitment.line_id not in lines:
+        raise Forbidden(f"commitment {commitment.commitment_id} is on line {commitment.line_id}, "
+                        "which this role does not pay on")  # fmt: skip
+    return commitment
+
+
 def record_payment(
     commitment: CommitmentState, payment: Payment, now: datetime
 ) -> Decision[CommitmentState]:
-    """Pay from the commitment; never above what it has left."""
+    """Pay from the commitment; never above what it has left (409 ``over-commitment``).
+
+    When a payment may be made, precisely (each 409, and nothing changes):
+    - its budget year is one of the commitment's years (``payment-outside-years``);
+    - it is made at or after the instant the commitment was made, read on the service's clock
+      (``payment-before-commitment``: a replica whose clock is behind cannot pay it);
+    - its budget year has begun: the year is at most the current year in Paris
+      (``payment-in-future-year``: no credits of 2011 paid in 2010). A payment on a year that
+      has ended (2009's credits paid in January 2010) is allowed.
+    """
+    committed_years = {item.year for item in commitment.years}
+    if payment.year not in committed_years:
+        raise Conflict(
+            f"commitment {commitment.commitment_id} is for the years {sorted(committed_years)}; "
+            f"it cannot be paid on {payment.year}",
+            "payment-outside-years",
+        )
+    if now < commitment.committed_at:
+        raise Conflict(
+            f"commitment {commitment.commitment_id} was made at "
+            f"{commitment.committed_at.isoformat()}; it cannot be paid at {now.isoformat()}",
+            "payment-before-commitment",
+        )
+    if payment.year > now.astimezone(PARIS).year:
+        raise Conflict(
+            f"the budget year {payment.year} has not begun; it cannot be paid at {now.isoformat()}",
+            "payment-in-future-year",
+        )
     if payment.amount_cents > commitment.remaining_cents:
         raise Conflict(
             f"commitment {commitment.commitment_id} has {commitment.remaining_cents} cents left; "

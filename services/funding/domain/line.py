@@ -15,15 +15,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.funding.domain.envelope import Envelope, LineSpec
 from shared.decision import Answer, Decision
-from shared.errors import Conflict
+from shared.errors import Conflict, invalid
 from shared.events.funding import (
     CommitmentDecommitted,
     CommitmentMade,
     CommitmentRefused,
     CommitmentTerms,
+    EnvelopeAmended,
     LineLoaded,
     LineThresholdCrossed,
     LineTransferred,
+    PaymentRecorded,
     total_cents,
 )
 
@@ -42,6 +44,8 @@ class LineState(BaseModel):
     yearly_ceilings: dict[str, int] = Field(default_factory=dict, description="year -> cents")
     committed_cents: int = 0
     committed_by_year: dict[str, int] = Field(default_factory=dict)
+    paid_cents: int = 0
+    paid_by_year: dict[str, int] = Field(default_factory=dict)
     thresholds_crossed: list[int] = Field(default_factory=list)
 
     @property
@@ -49,10 +53,11 @@ class LineState(BaseModel):
         return self.amount_cents - self.committed_cents
 
     def available_in(self, year: int) -> int:
-        """What the line can still commit for ``year`` (its yearly ceiling, if it has one)."""
-        ceiling = self.yearly_ceilings.get(str(year))
-        if ceiling is None:
+        """What the line can still commit for ``year``: a line with yearly ceilings commits
+        nothing in a year it has no ceiling for."""
+        if not self.yearly_ceilings:
             return self.available_cents
+        ceiling = self.yearly_ceilings.get(str(year), 0)
         year_left = ceiling - self.committed_by_year.get(str(year), 0)
         return min(self.available_cents, year_left)
 
@@ -161,31 +166,95 @@ def apply_decommitment(line: LineState, decommitted: CommitmentDecommitted) -> L
     return Decision.of(state, [], answer)
 
 
-def send_transfer(line: LineState, transfer: LineTransferred) -> LineDecision:
-    """The giving side: the line never goes below what it has committed."""
+def send_transfer(
+    line: LineState, transfer: LineTransferred, receiver_has_ceilings: bool = False
+) -> LineDecision:
+    """The giving side: the line never goes below what it has committed, in total (409
+    ``over-line``) nor in a year (409 ``over-yearly-ceiling``: its ceiling for that year would
+    fall under that year's commitments). When either line has yearly ceilings the transfer says
+    which years' ceilings move (``years``, adding up to the amount, in the line's years): 422
+    otherwise. The giving line's ceilings go down by them, the receiving line's go up."""
+    moved = {item.year: item.amount_cents for item in transfer.years}
+    if (line.yearly_ceilings or receiver_has_ceilings) and not transfer.years:
+        raise invalid(["years"], "a transfer to or from a line with yearly ceilings says "
+                      "which years' ceilings move with the amount")  # fmt: skip
+    if transfer.years and (
+        total_cents(transfer.years) != transfer.amount_cents or len(moved) != len(transfer.years)
+    ):
+        raise invalid(["years"], "each year once, adding up to the amount")
+    if any(year not in line.years for year in moved):
+        raise invalid(["years"], f"a transfer moves ceilings of the envelope's years {line.years}")
     if transfer.amount_cents > line.available_cents:
         raise Conflict(
             f"line {line.line_id} has {line.available_cents} cents not committed; "
             f"it cannot give {transfer.amount_cents}",
             "over-line",
         )
+    ceilings = dict(line.yearly_ceilings)
+    if ceilings:
+        for year, cents in sorted(moved.items()):
+            left = ceilings.get(str(year), 0) - line.committed_by_year.get(str(year), 0)
+            if cents > left:
+                raise Conflict(
+                    f"line {line.line_id} has {left} cents of its {year} ceiling not committed; "
+                    f"it cannot give {cents}",
+                    "over-yearly-ceiling",
+                )
+            ceilings[str(year)] = ceilings.get(str(year), 0) - cents
     answer: Answer = {"outcome": "transferred", **transfer.model_dump(mode="json")}
     state = line.model_copy(
         update={
             "amount_cents": line.amount_cents - transfer.amount_cents,
+            "yearly_ceilings": ceilings,
         }
     )
     return _with_thresholds(Decision.of(state, [transfer], answer), transfer.transferred_at)
 
 
 def receive_transfer(line: LineState, transfer: LineTransferred) -> LineDecision:
+    """The receiving side: its amount goes up, and its yearly ceilings (if it has any) by the
+    years the transfer moved."""
+    ceilings = dict(line.yearly_ceilings)
+    if ceilings:
+        for item in transfer.years:
+            ceilings[str(item.year)] = ceilings.get(str(item.year), 0) + item.amount_cents
     answer: Answer = {"outcome": "received", "amount_cents": transfer.amount_cents}
     state = line.model_copy(
         update={
             "amount_cents": line.amount_cents + transfer.amount_cents,
+            "yearly_ceilings": ceilings,
         }
     )
     return Decision.of(state, [], answer)
+
+
+def apply_payment(line: LineState, paid: PaymentRecorded) -> LineDecision:
+    """A payment (decided on its commitment) counted in the line's paid totals, by year."""
+    year = str(paid.year)
+    state = line.model_copy(
+        update={
+            "paid_cents": line.paid_cents + paid.amount_cents,
+            "paid_by_year": {
+                **line.paid_by_year,
+                year: line.paid_by_year.get(year, 0) + paid.amount_cents,
+            },
+        }
+    )
+    return Decision.of(state, [], {"outcome": "paid", "amount_cents": paid.amount_cents})
+
+
+def apply_amendment(line: LineState, amended: EnvelopeAmended) -> LineDecision:
+    """The line as an envelope amendment leaves it: the envelope's new years, and its amount and
+    yearly ceilings if the amendment lists it (``services.funding.domain.envelope.amend`` has
+    checked them against the line's commitments)."""
+    update: dict[str, object] = {"years": amended.years}
+    for left in amended.lines:
+        if left.line_id == line.line_id:
+            update["amount_cents"] = left.amount_cents
+            update["yearly_ceilings"] = {str(c.year): c.amount_cents for c in left.yearly_ceilings}
+    answer: Answer = {"outcome": "amended", "amendment_id": amended.amendment_id}
+    state = line.model_copy(update=update)
+    return _with_thresholds(Decision.of(state, [], answer), amended.amended_at)
 
 
 def _with_thresholds(change: LineDecision, now: datetime) -> LineDecision:

@@ -17,21 +17,26 @@ a repeat of the command completes it too. The service never reads its own topics
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from datetime import UTC, datetime, timedelta
 
 from services.funding.domain import commitment as commitment_rules
+from services.funding.domain import envelope as envelope_rules
 from services.funding.domain import line as line_rules
 from services.funding.domain.commitment import CommitmentState, Decommitment, Payment
+from services.funding.domain.envelope import Amendment, Envelope, EnvelopeState, InvalidEnvelope
+from services.funding.domain.line import LineState
 from services.funding.journal import Chain, Journal, ModelT
 from services.funding.metrics import BudgetMetrics
 from services.funding.store import Books
 from shared.decision import Answer, Decision
+from shared.errors import Conflict, DomainError
 from shared.events.base import EventData
 from shared.events.funding import (
     CommitmentDecommitted,
     CommitmentMade,
     CommitmentTerms,
+    EnvelopeAmended,
     LineTransferred,
     PaymentRecorded,
 )
@@ -46,6 +51,7 @@ CommitmentShown = Callable[[str], Awaitable[None]]
 class Budget:
     def __init__(self, books: Books, metrics: BudgetMetrics, show: CommitmentShown) -> None:
         self.lines = books.lines
+        self.envelopes = books.envelopes
         self.commitments = books.commitments
         self.metrics = metrics
         self.show = show
@@ -65,18 +71,28 @@ class Budget:
     async def commitment(self, commitment_id: str) -> CommitmentState | None:
         return await self.commitments.get(commitment_id)
 
-    async def pay(self, commitment_id: str, payment: Payment) -> Answer:
-        return await self._change(commitment_id, payment.payment_id, payment)
+    async def pay(
+        self, commitment_id: str, payment: Payment, lines: Collection[str] | None = None
+    ) -> Answer:
+        """Pay on a commitment of one of ``lines`` (None: any line; 403 otherwise)."""
+        return await self._change(commitment_id, payment.payment_id, payment, lines)
 
-    async def decommit(self, commitment_id: str, request: Decommitment) -> Answer:
-        return await self._change(commitment_id, request.decommitment_id, request)
+    async def decommit(
+        self, commitment_id: str, request: Decommitment, lines: Collection[str] | None = None
+    ) -> Answer:
+        return await self._change(commitment_id, request.decommitment_id, request, lines)
 
     async def _change(
-        self, commitment_id: str, change_id: str, request: Payment | Decommitment
+        self,
+        commitment_id: str,
+        change_id: str,
+        request: Payment | Decommitment,
+        lines: Collection[str] | None,
     ) -> Answer:
         """A payment or a de-commitment, decided on the commitment once (by its id)."""
 
         def decide(commitment: CommitmentState, now: datetime) -> Decision[CommitmentState]:
+            commitment_rules.ensure_on(commitment, lines)
             if isinstance(request, Payment):
                 return commitment_rules.record_payment(commitment, request, now)
             return commitment_rules.decommit(commitment, request, now)
@@ -86,14 +102,78 @@ class Budget:
 
     async def transfer(self, transfer: LineTransferred) -> Answer:
         """Take from the giving line (guarded: never below what it committed); the receiving
-        line is credited by the decision's follow-up."""
+        line is credited by the decision's follow-up, its yearly ceilings with it."""
+        receiver = await self.lines.require(transfer.to_line_id)
+        has_ceilings = bool(receiver.state.yearly_ceilings)
         sent = await self._decide(
             self.lines,
             transfer.from_line_id,
             transfer.transfer_id,
-            lambda line, _: line_rules.send_transfer(line, transfer),
+            lambda line, _: line_rules.send_transfer(line, transfer, has_ceilings),
         )
         return sent.answer
+
+    # the envelope
+
+    async def envelope(self, envelope_id: str) -> EnvelopeState | None:
+        return await self.envelopes.get(f"envelope:{envelope_id}")
+
+    async def amend(self, envelope_id: str, amendment: Amendment) -> Answer:
+        """Decide an amendment on the envelope, once by its id (the same amendment again gives
+        the first answer; another one under a used id is a 409); every line is then amended
+        by the decision's follow-up."""
+        key = f"envelope:{envelope_id}"
+        envelope = (await self.envelopes.require(key)).state
+        earlier = envelope.amendment(amendment.amendment_id)
+        if earlier is not None and earlier.model_dump(exclude={"amended_at"}) != (
+            amendment.model_dump()
+        ):
+            raise Conflict(
+                f"amendment {amendment.amendment_id} was applied with other terms",
+                "duplicate-amendment",
+            )
+        lines = {}
+        for line in envelope.base.lines:
+            lines[line.line_id] = (await self.lines.require(line.line_id)).state
+        decided = await self._decide(
+            self.envelopes,
+            key,
+            amendment.amendment_id,
+            lambda state, now: envelope_rules.amend(state, lines, amendment, now),
+        )
+        return decided.answer
+
+    async def open_envelope(self, envelope: Envelope) -> None:
+        """At startup: stop (``InvalidEnvelope``) if the file's base is not the one the service
+        loaded first; load the lines the store lacks and the envelope's own document; apply each
+        amendment of the file not applied yet, as an event (a refused one stops the service)."""
+        key = envelope.aggregate_id
+        loaded = await self.envelopes.get(key)
+        changes = (
+            [] if loaded is None else envelope_rules.base_changes(loaded.base, envelope.base())
+        )
+        for spec in envelope.leaves:  # also lines loaded before the envelope had its document
+            line = await self.lines.get(spec.id)
+            if line is not None and line.initial_amount_cents != spec.amount_cents:
+                changes.append(f"line {spec.id} was loaded with {line.initial_amount_cents}")
+        if changes:
+            raise InvalidEnvelope(
+                f"the envelope file of {envelope.id} changes the envelope the service loaded "
+                f"({'; '.join(changes)}); leave its base as it was and write the change as an "
+                "amendment (the file's 'amendments', or POST /envelope/amendments)"
+            )
+        await load_lines(self.lines, envelope)
+        await self.envelopes.start(key, envelope_rules.new_envelope(envelope))
+        for amendment in envelope.amendments:
+            try:
+                answer = await self.amend(envelope.id, amendment)
+            except DomainError as error:
+                raise InvalidEnvelope(
+                    f"the envelope file's amendment {amendment.amendment_id} cannot be applied: "
+                    f"{error}"
+                ) from error
+            if loaded is None or loaded.amendment(amendment.amendment_id) is None:
+                log.warning("envelope %s: amendment applied: %s", envelope.id, answer)
 
     # follow-ups
 
@@ -121,7 +201,21 @@ class Budget:
                 )
                 await self.show(decommitted.commitment_id)
             case PaymentRecorded() as paid:
+                await self._decide(
+                    self.lines,
+                    paid.line_id,
+                    paid.payment_id,
+                    lambda line, _: line_rules.apply_payment(line, paid),
+                )
                 await self.show(paid.commitment_id)
+            case EnvelopeAmended() as amended:
+                for left in amended.lines:
+                    await self._decide(
+                        self.lines,
+                        left.line_id,
+                        amended.amendment_id,
+                        lambda line, _: line_rules.apply_amendment(line, amended),
+                    )
 
     async def sweep(self, grace: timedelta = timedelta(0)) -> int:
         """Complete the follow-ups left pending (by a crash) in entries saved ``grace`` ago or
@@ -148,3 +242,12 @@ class Budget:
         for data in await chain.pending_events(entry_id):
             await self.follow_up(data)
         await chain.done(entry_id)
+
+
+async def load_lines(lines: Journal[LineState], envelope: Envelope) -> None:
+    """Create the line documents the envelope names and the store lacks (idempotent)."""
+    now = lines.repository.clock.now()
+    for spec in envelope.leaves:
+        state, loaded = line_rules.new_line(spec, envelope, now)
+        if await lines.start(spec.id, state, [loaded]):
+            log.info("line %s loaded with %d cents", spec.id, spec.amount_cents)

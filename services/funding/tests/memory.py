@@ -11,7 +11,6 @@ from datetime import datetime
 
 from prometheus_client import CollectorRegistry
 
-from services.funding.app import load_lines
 from services.funding.handlers.budget import Budget
 from services.funding.handlers.sources import SourceEvents
 from services.funding.journal import Applied, Chained, pending_of
@@ -86,7 +85,7 @@ class Funding:
         self.shown.append(commitment_id)
 
     async def loaded(self) -> Funding:
-        await load_lines(self.books.lines, envelope())
+        await self.budget.open_envelope(envelope())
         return self
 
     def published_types(self) -> list[str]:

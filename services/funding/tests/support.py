@@ -39,8 +39,10 @@ def terms(line_id: str, *years: tuple[int, int], commitment_id: str = "c-1") -> 
     )
 
 
-def transfer(amount_cents: int, transfer_id: str = "t-1", at: datetime = NOW) -> LineTransferred:
-    """From the R&D line to the platforms line."""
+def transfer(
+    amount_cents: int, transfer_id: str = "t-1", at: datetime = NOW, year: int = 2010
+) -> LineTransferred:
+    """From the R&D line to the platforms line, with the platforms' ceiling of ``year``."""
     return LineTransferred(
         transfer_id=transfer_id,
         line_id="intervention.rd",
@@ -50,4 +52,5 @@ def transfer(amount_cents: int, transfer_id: str = "t-1", at: datetime = NOW) ->
         reason="more platforms",
         author="dge",
         transferred_at=at,
+        years=[YearAmount(year=year, amount_cents=amount_cents)],
     )

@@ -62,7 +62,7 @@ def test_payments_add_up_to_at_most_the_commitment() -> None:
 
 
 def test_a_payment_event_says_what_is_left() -> None:
-    paid = record_payment(commitment(), Payment("p-1", 2010, M_EUR, "dge", "mandat 12"), NOW)
+    paid = record_payment(commitment(), Payment("p-1", 2009, M_EUR, "dge", "mandat 12"), NOW)
     [event] = paid.events
     assert isinstance(event, PaymentRecorded)
     assert (event.paid_total_cents, event.remaining_cents, event.pole_id) == (
