@@ -3,6 +3,8 @@ paid nor more than the year's commitment; every change kept in its history."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from services.funding.domain.commitment import (
@@ -11,12 +13,13 @@ from services.funding.domain.commitment import (
     Payment,
     commitment_from,
     decommit,
+    ensure_on,
     record_payment,
 )
 from services.funding.domain.line import decide_commitment
 from services.funding.tests.support import M_EUR, NOW, line, terms
 from shared.decision import Decision
-from shared.errors import Conflict
+from shared.errors import Conflict, Forbidden
 from shared.events.funding import CommitmentDecommitted, CommitmentMade, PaymentRecorded
 
 
@@ -94,3 +97,31 @@ def test_a_decommitment_is_bounded_by_its_year() -> None:
         give_back(state, "d-2", 2009, 1)
     with pytest.raises(Conflict, match="for 2011"):
         give_back(state, "d-3", 2011, 1)
+
+
+@pytest.mark.parametrize(
+    ("year", "at", "reason"),
+    [
+        (2011, NOW, "payment-outside-years"),
+        (2009, NOW - timedelta(seconds=1), "payment-before-commitment"),
+        (2010, NOW, "payment-in-future-year"),
+    ],
+)
+def test_a_payment_is_dated_within_its_commitment(year: int, at: datetime, reason: str) -> None:
+    with pytest.raises(Conflict) as refused:
+        record_payment(commitment(), Payment("p-1", year, M_EUR, "dge"), at)
+    assert refused.value.reason == reason
+
+
+def test_a_payment_of_an_ended_year_and_of_the_year_begun_are_allowed() -> None:
+    in_2010 = datetime(2010, 1, 4, 9, 0, tzinfo=UTC)
+    state = record_payment(commitment(), Payment("p-1", 2009, M_EUR, "dge"), in_2010).state
+    state = record_payment(state, Payment("p-2", 2010, M_EUR, "dge"), in_2010).state
+    assert state.paid_by_year == {"2009": M_EUR, "2010": M_EUR}
+
+
+def test_only_the_lines_of_a_role_are_paid_on() -> None:
+    assert ensure_on(commitment(), {"animation"}).line_id == "animation"
+    assert ensure_on(commitment(), None).line_id == "animation"
+    with pytest.raises(Forbidden):
+        ensure_on(commitment(), {"agencies.anr"})

@@ -9,17 +9,19 @@ from hypothesis import strategies as st
 
 from services.funding.domain.line import (
     apply_decommitment,
+    apply_payment,
     decide_commitment,
     receive_transfer,
     send_transfer,
 )
 from services.funding.tests.support import M_EUR, NOW, line, terms, transfer
-from shared.errors import Conflict
+from shared.errors import Conflict, Invalid
 from shared.events.funding import (
     CommitmentDecommitted,
     CommitmentMade,
     CommitmentRefused,
     LineThresholdCrossed,
+    PaymentRecorded,
 )
 
 
@@ -167,3 +169,51 @@ def test_whatever_the_requests_a_line_takes_exactly_those_that_fit(asks: list[in
         assert (change.answer["outcome"] == "committed") is fits
         state = change.state
         assert 0 <= state.committed_cents <= state.amount_cents
+
+
+def test_a_transfer_moves_yearly_ceilings_with_the_amount() -> None:
+    giver, receiver = line("intervention.rd"), line("intervention.platforms")
+    sent = send_transfer(giver, transfer(5 * M_EUR, year=2010), receiver_has_ceilings=True)
+    received = receive_transfer(receiver, transfer(5 * M_EUR, year=2010)).state
+    assert received.yearly_ceilings["2010"] == 40 * M_EUR
+    assert received.available_in(2010) == 40 * M_EUR
+    assert sent.state.yearly_ceilings == {}
+
+
+def test_a_transfer_without_years_to_or_from_a_line_with_ceilings_is_invalid() -> None:
+    bare = transfer(5 * M_EUR).model_copy(update={"years": []})
+    with pytest.raises(Invalid, match="which years' ceilings move"):
+        send_transfer(line("intervention.rd"), bare, receiver_has_ceilings=True)
+    assert send_transfer(line("intervention.rd"), bare).state.amount_cents == 490 * M_EUR
+
+
+def test_a_giving_line_never_lowers_a_year_below_its_commitments() -> None:
+    platforms = decide_commitment(
+        line("intervention.platforms"), terms("intervention.platforms", (2009, 30 * M_EUR)), NOW
+    ).state
+    back = transfer(6 * M_EUR, year=2009).model_copy(
+        update={"from_line_id": "intervention.platforms", "to_line_id": "intervention.rd"}
+    )
+    with pytest.raises(Conflict) as refused:
+        send_transfer(platforms, back)
+    assert refused.value.reason == "over-yearly-ceiling"
+    fits = send_transfer(platforms, transfer(5 * M_EUR, year=2009).model_copy(update={
+        "from_line_id": "intervention.platforms", "to_line_id": "intervention.rd"}))  # fmt: skip
+    assert fits.state.yearly_ceilings["2009"] == 30 * M_EUR
+
+
+def test_a_line_with_ceilings_commits_nothing_in_a_year_without_one() -> None:
+    platforms = line("intervention.platforms").model_copy(
+        update={"years": [2009, 2010, 2011, 2012]}
+    )
+    change = decide_commitment(platforms, terms("intervention.platforms", (2012, 1)), NOW)
+    assert change.answer["reason"] == "over-yearly-ceiling"
+
+
+def test_a_line_counts_its_payments_by_year() -> None:
+    paid = PaymentRecorded(
+        payment_id="p-1", commitment_id="c-1", line_id="animation", year=2009,
+        amount_cents=M_EUR, paid_total_cents=M_EUR, remaining_cents=0, author="dge", paid_at=NOW,
+    )  # fmt: skip
+    state = apply_payment(line("animation"), paid).state
+    assert (state.paid_cents, state.paid_by_year) == (M_EUR, {"2009": M_EUR})
