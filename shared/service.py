@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
@@ -83,6 +84,17 @@ class Runtime:
         self.every(self.settings.metrics_refresh_seconds, self.relay.observe, "outbox gauges")
         return self.relay
 
+    @functools.cached_property
+    def dead_letters(self) -> DeadLetters:
+        """The service's one dead-letter route (its counter is registered once): the event
+        consumer's, and any other subscriber's (calls' command topic)."""
+        return DeadLetters(
+            self.settings.service,
+            raw_sender(self.broker),
+            self.registry,
+            self.settings.topic_prefix,
+        )
+
     def every(self, seconds: float, step: Callable[[], Awaitable[object]], name: str) -> None:
         """Run ``step`` every ``seconds`` while the service runs (clocks, gauges)."""
         self.background.append(every(seconds, step, name))
@@ -107,12 +119,7 @@ class Runtime:
         consumer = EventConsumer(
             self.settings.service,
             handlers,
-            DeadLetters(
-                self.settings.service,
-                raw_sender(self.broker),
-                self.registry,
-                self.settings.topic_prefix,
-            ),
+            self.dead_letters,
             self.registry,
             max_attempts=self.settings.consumer_max_attempts,
             fallback=fallback,

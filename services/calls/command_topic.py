@@ -150,9 +150,7 @@ def subscribe(runtime: Runtime, handlers: CommandHandlers) -> CommandTopic:
         handlers,
         settings.auth_secret.get_secret_value(),
         raw_sender(runtime.broker),
-        DeadLetters(
-            settings.service, raw_sender(runtime.broker), runtime.registry, settings.topic_prefix
-        ),
+        runtime.dead_letters,
         settings.topic_prefix,
     )
 
