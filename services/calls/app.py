@@ -10,10 +10,11 @@ from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from starlette.responses import Response
 
-from services.calls import command_topic
+from services.calls import command_topic, labels
 from services.calls.api import commands_router, queries_router
 from services.calls.domain.call_types import call_types
 from services.calls.handlers import CommandHandlers
+from services.calls.labels import POLE_LABELS, LabelView
 from services.calls.metrics import CallsMetrics
 from services.calls.settings import CallsSettings
 from services.calls.store import (
@@ -47,6 +48,7 @@ def create_app(settings: CallsSettings | None = None, clock: Clock | None = None
         dossier_repository(AggregateStore(runtime.db[DOSSIERS], runtime.wake_relay), runtime.clock),
         MongoQueries(runtime.db),
         CallsMetrics(runtime.registry),
+        LabelView(AggregateStore(runtime.db[POLE_LABELS]), runtime.clock),
     )
     runtime.startup.append(lambda: create_indexes(runtime.db))
     runtime.every(settings.calls_close_check_seconds, handlers.close_due_calls, "closing due calls")
@@ -56,6 +58,7 @@ def create_app(settings: CallsSettings | None = None, clock: Clock | None = None
         "refreshing dossier gauges",
     )
     command_topic.subscribe(runtime, handlers)
+    runtime.consume(labels.TOPICS, handlers.labels.reactions())
     runtime.declare_publications(
         {
             CALLS_CALL: [events.CallOpened, events.CallClosed],

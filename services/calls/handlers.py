@@ -29,6 +29,8 @@ from services.calls.domain.access import (
 from services.calls.domain.call import CallState, close_call, open_call
 from services.calls.domain.dossier import DossierState
 from services.calls.domain.inputs import CallSpec, DossierContent
+from services.calls.domain.poles import PoleLabels
+from services.calls.labels import LabelView
 from services.calls.metrics import CallsMetrics
 from services.calls.store import CallsQueries
 from services.calls.views import DossierSummary
@@ -64,6 +66,7 @@ class CommandHandlers:
     dossiers: Repository[DossierState]
     queries: CallsQueries
     metrics: CallsMetrics
+    labels: LabelView
     clock: Clock = field(init=False)
 
     def __post_init__(self) -> None:
@@ -88,15 +91,20 @@ class CommandHandlers:
             case commands.SubmitDossier(call_id=call_id, content=content):
                 return await self.submit(principal, key, call_id, content)
             case _:
-                transition = self._transition(principal, command)
+                labels = PoleLabels()
+                if isinstance(command, commands.ReplaceDossier):
+                    labels = await self.labels.of(pole_ids(command.content))
+                transition = self._transition(principal, command, labels)
                 return await self._change(principal, key, command.dossier_id, transition)
 
-    def _transition(self, principal: Principal, command: commands.Command) -> Transition:
+    def _transition(
+        self, principal: Principal, command: commands.Command, labels: PoleLabels
+    ) -> Transition:
         """Checks the principal's role now (403 before any read) and returns the transition,
         which checks the principal against the dossier once it is loaded."""
         match command:
             case commands.ReplaceDossier(content=content):
-                return lambda d, now: lifecycle.replace(lead(principal, d), content, now)
+                return lambda d, now: lifecycle.replace(lead(principal, d), content, now, labels)
             case commands.WithdrawDossier():
                 return lambda d, now: lifecycle.withdraw(lead(principal, d), now)
             case commands.ScreenDossier(screening=screening):
@@ -142,8 +150,9 @@ class CommandHandlers:
         if idempotency is not None and (earlier := await self.dossiers.get(dossier_id)):
             return earlier.answer_for(idempotency) or reply(201, summary(earlier.state))
         call = (await self.calls.require(call_id)).state
+        labels = await self.labels.of(pole_ids(content))
         now = self.clock.now()
-        lifecycle.check_submission(call, content, now)
+        lifecycle.check_submission(call, content, now, labels)
         # A duplicate (same carrier and platform on this call) is refused by the unique index
         # when the dossier is created: like any command refused after numbering, it skips a
         # receipt number (never reused). A check before numbering would scan every dossier of
@@ -158,6 +167,7 @@ class CommandHandlers:
                 receipt_number=f"{call.call_id}-{number:04d}",
                 submitted_by=principal.subject,
                 now=at,
+                labels=labels,
             )
             return answered(submitted, reply(201, summary(submitted.state)))
 
@@ -197,6 +207,15 @@ class CommandHandlers:
                 continue  # another replica closed it first
             closed += 1
         return closed
+
+
+def pole_ids(content: DossierContent) -> list[str]:
+    """The pôles whose labels a dossier's content needs."""
+    return [
+        content.lead_pole_id,
+        *content.partner_pole_ids,
+        *(label.pole_id for label in content.labels),
+    ]
 
 
 def lead(principal: Principal, dossier: DossierState) -> DossierState:

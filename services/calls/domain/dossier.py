@@ -39,7 +39,7 @@ from services.calls.domain.inputs import (
     StudyOrder,
     Vote,
 )
-from services.calls.domain.poles import labelled_pole, region_codes_of
+from services.calls.domain.poles import PoleLabels, region_codes_of
 from shared.clock import PARIS
 from shared.decision import Decision
 from shared.errors import Conflict, invalid
@@ -207,22 +207,23 @@ class DossierState(Record):
             )
 
 
-def labelled_poles(content: DossierContent, now: datetime) -> list[Pole]:
-    """The lead pôle, then the partner pôles; 422 naming the first that is not labelled now."""
+def labelled_poles(content: DossierContent, now: datetime, labels: PoleLabels) -> list[Pole]:
+    """The lead pôle, then the partner pôles; 422 naming the first that is not labelled now
+    (as ``labels``, calls' view of contracts' label decisions, says)."""
     on = now.astimezone(PARIS).date().isoformat()
-    lead = labelled_pole(content.lead_pole_id, now)
+    lead = labels.labelled_pole(content.lead_pole_id, now)
     if lead is None:
         raise invalid(("lead_pole_id",), f"{content.lead_pole_id} is not a labelled pôle on {on}")
     poles = [lead]
     for index, pole_id in enumerate(content.partner_pole_ids):
-        partner = labelled_pole(pole_id, now)
+        partner = labels.labelled_pole(pole_id, now)
         if partner is None:
             raise invalid(("partner_pole_ids", index), f"{pole_id} is not a labelled pôle on {on}")
         poles.append(partner)
     return poles
 
 
-def check_parts(kind: CallType, content: DossierContent, now: datetime) -> None:
+def check_parts(kind: CallType, content: DossierContent, now: datetime, labels: PoleLabels) -> None:
     """The parts the call type requires, and what an R&D project's labels must be: each given by
     a labelled pôle, on or before the day of the submission; 422 naming the field otherwise."""
     for part in kind.requires:
@@ -239,21 +240,25 @@ def check_parts(kind: CallType, content: DossierContent, now: datetime) -> None:
             raise invalid(
                 ("labels", index, "labelled_on"), "a project is labelled before its submission"
             )
-        if labelled_pole(label.pole_id, now) is None:
+        if labels.labelled_pole(label.pole_id, now) is None:
             raise invalid(
                 ("labels", index, "pole_id"), f"{label.pole_id} is not a labelled pôle on {today}"
             )
 
 
-def checked_poles(kind: CallType, content: DossierContent, now: datetime) -> list[Pole]:
-    check_parts(kind, content, now)
-    return labelled_poles(content, now)
+def checked_poles(
+    kind: CallType, content: DossierContent, now: datetime, labels: PoleLabels
+) -> list[Pole]:
+    check_parts(kind, content, now, labels)
+    return labelled_poles(content, now, labels)
 
 
-def check_submission(call: CallState, content: DossierContent, now: datetime) -> list[Pole]:
+def check_submission(
+    call: CallState, content: DossierContent, now: datetime, labels: PoleLabels
+) -> list[Pole]:
     """Everything a submission must satisfy, checked before a receipt number is taken."""
     ensure_in_window(call.opens_at, call.deadline, now, "submission")
-    return checked_poles(call_type(call.kind), content, now)
+    return checked_poles(call_type(call.kind), content, now, labels)
 
 
 def submit(
@@ -264,8 +269,9 @@ def submit(
     receipt_number: str,
     submitted_by: str,
     now: datetime,
+    labels: PoleLabels,
 ) -> Decision[DossierState]:
-    poles = check_submission(call, content, now)
+    poles = check_submission(call, content, now, labels)
     state = DossierState(
         dossier_id=dossier_id,
         call_id=call.call_id,
@@ -288,7 +294,7 @@ def submit(
 
 
 def replace(
-    dossier: DossierState, content: DossierContent, now: datetime
+    dossier: DossierState, content: DossierContent, now: datetime, labels: PoleLabels
 ) -> Decision[DossierState]:
     ensure_in_window(dossier.call_opens_at, dossier.call_deadline, now, "replacement")
     dossier.ensure_status("replacement", "submitted")
@@ -299,7 +305,7 @@ def replace(
             ("carrier", "siret"),
             "a replacement keeps the carrier and the platform name; withdraw and submit anew",
         )
-    poles = checked_poles(dossier.call_type, content, now)
+    poles = checked_poles(dossier.call_type, content, now, labels)
     state = dossier.moved(
         now,
         content=content,

@@ -10,6 +10,7 @@ from services.calls.domain import dossier as lifecycle
 from services.calls.domain import inputs
 from services.calls.domain.call import CallState, close_call, open_call
 from services.calls.domain.dossier import DossierState
+from services.calls.domain.poles import PoleLabels
 from services.calls.tests.samples import DEADLINE, IN_TIME, OPENS_AT, dossier, platform_call
 from shared.clock import PARIS
 from shared.decision import Decision
@@ -18,6 +19,7 @@ from shared.errors import Conflict, Invalid
 AFTER = DEADLINE + timedelta(days=30)
 YES = inputs.Vote(decision="yes")
 NO = inputs.Vote(decision="no", reasons=["no open access for SMEs"])
+NO_DECISION = PoleLabels()  # the pôles' labels of 2008: no label decision of contracts yet
 CONCLUSIONS = inputs.StudyConclusions(
     business_model="services billed", legal_structure="GIE", business_plan="break-even 2012"
 )
@@ -39,6 +41,7 @@ def submission(at: datetime = IN_TIME) -> Decision[DossierState]:
         receipt_number="PF-2008-0001",
         submitted_by="aerospace-valley",
         now=at,
+        labels=NO_DECISION,
     )
 
 
@@ -78,27 +81,29 @@ def test_a_submission_gets_a_receipt_and_carries_the_poles_and_regions() -> None
     [OPENS_AT, DEADLINE - timedelta(seconds=1), datetime(2008, 12, 1, 23, 59, 59, tzinfo=PARIS)],
 )
 def test_the_window_includes_its_opening_and_the_last_second(instant: datetime) -> None:
-    lifecycle.check_submission(the_call(), content(), instant)
+    lifecycle.check_submission(the_call(), content(), instant, NO_DECISION)
 
 
 @pytest.mark.parametrize("instant", [OPENS_AT - timedelta(seconds=1), DEADLINE, AFTER])
 def test_outside_the_window_nothing_is_submitted(instant: datetime) -> None:
     with pytest.raises(Conflict) as refused:
-        lifecycle.check_submission(the_call(), content(), instant)
+        lifecycle.check_submission(the_call(), content(), instant, NO_DECISION)
     assert refused.value.reason == "window-closed"
 
 
 def test_a_pole_not_labelled_at_the_submission_is_refused_with_its_field() -> None:
     with pytest.raises(Invalid) as refused:
-        lifecycle.check_submission(the_call(), content(partners=("pegase", "eau")), IN_TIME)
+        lifecycle.check_submission(
+            the_call(), content(partners=("pegase", "eau")), IN_TIME, NO_DECISION
+        )
     assert refused.value.detail[0]["loc"] == ["body", "partner_pole_ids", 1]
     with pytest.raises(Invalid) as refused:
-        lifecycle.check_submission(the_call(), content(lead="atlantis"), IN_TIME)
+        lifecycle.check_submission(the_call(), content(lead="atlantis"), IN_TIME, NO_DECISION)
     assert refused.value.detail[0]["loc"] == ["body", "lead_pole_id"]
 
 
 def test_a_replacement_makes_a_new_version_with_the_same_receipt() -> None:
-    outcome = lifecycle.replace(submitted(), content(investment_cents=1_000), IN_TIME)
+    outcome = lifecycle.replace(submitted(), content(investment_cents=1_000), IN_TIME, NO_DECISION)
     assert types(outcome) == ["calls.dossier.replaced.v1"]
     assert outcome.state.version == 2
     assert outcome.state.requested_total_cents == 75_001_000
@@ -112,7 +117,7 @@ def test_a_replacement_keeps_the_carrier_the_platform_and_the_lead() -> None:
         content(lead="pegase", partners=()),
     ):
         with pytest.raises(Invalid):
-            lifecycle.replace(submitted(), changed, IN_TIME)
+            lifecycle.replace(submitted(), changed, IN_TIME, NO_DECISION)
 
 
 def test_a_withdrawal_releases_the_live_key() -> None:
@@ -124,7 +129,7 @@ def test_a_withdrawal_releases_the_live_key() -> None:
 
 def test_after_the_deadline_nothing_changes_for_the_submitter() -> None:
     with pytest.raises(Conflict):
-        lifecycle.replace(submitted(), content(), DEADLINE)
+        lifecycle.replace(submitted(), content(), DEADLINE, NO_DECISION)
     with pytest.raises(Conflict):
         lifecycle.withdraw(submitted(), DEADLINE)
 

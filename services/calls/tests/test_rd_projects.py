@@ -17,6 +17,7 @@ from services.calls.domain import inputs
 from services.calls.domain.call import CallState, open_call
 from services.calls.domain.call_types import call_types, load_call_types
 from services.calls.domain.dossier import DossierState
+from services.calls.domain.poles import PoleLabels
 from services.calls.tests.samples import (
     RD_DEADLINE,
     RD_DECIDED,
@@ -47,6 +48,7 @@ def submitted(body: dict[str, Any] | None = None, call: CallState | None = None)
         receipt_number="FUI-2009-7-0001",
         submitted_by="aerospace-valley",
         now=RD_IN_TIME,
+        labels=PoleLabels(),
     ).state
 
 

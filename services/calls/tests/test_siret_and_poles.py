@@ -1,14 +1,12 @@
-"""The SIRET key and which pôles may appear on a dossier at a given instant."""
+"""The SIRET key and the regions of a dossier's pôles (which pôles are labelled when:
+test_labels.py)."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import pytest
 
-from services.calls.domain.poles import labelled_pole, region_codes_of
+from services.calls.domain.poles import region_codes_of
 from services.calls.domain.siret import siret_valid
-from shared.clock import PARIS
 from shared.reference.poles import poles_by_id
 
 
@@ -28,20 +26,6 @@ from shared.reference.poles import poles_by_id
 )
 def test_a_siret_is_checked_by_its_key(siret: str, valid: bool) -> None:
     assert siret_valid(siret) is valid
-
-
-def test_an_ecotech_pole_of_2010_is_not_labelled_in_2008() -> None:
-    assert labelled_pole("eau", datetime(2008, 11, 1, tzinfo=PARIS)) is None
-    assert labelled_pole("eau", datetime(2010, 6, 1, tzinfo=PARIS)) is not None
-
-
-def test_a_pole_delabelled_on_11_may_2010_is_labelled_only_before() -> None:
-    assert labelled_pole("sporaltec", datetime(2010, 5, 10, 23, 59, tzinfo=PARIS)) is not None
-    assert labelled_pole("sporaltec", datetime(2010, 5, 11, tzinfo=PARIS)) is None
-
-
-def test_an_unknown_pole_is_not_labelled() -> None:
-    assert labelled_pole("atlantis", datetime(2008, 11, 1, tzinfo=PARIS)) is None
 
 
 def test_regions_are_listed_once_lead_seat_first() -> None:

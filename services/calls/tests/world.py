@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry
 from services.calls.domain.call import CallState
 from services.calls.domain.dossier import DossierState
 from services.calls.handlers import CommandHandlers
+from services.calls.labels import POLE_LABELS, LabelView
 from services.calls.metrics import CallsMetrics
 from services.calls.store import (
     CALLS,
@@ -65,12 +66,14 @@ class World:
         self.clock = ManualClock(now)
         self.calls = MemoryAggregates(CALLS)
         self.dossiers = MemoryAggregates(DOSSIERS, unique_state_field="live_key")
+        self.pole_labels = MemoryAggregates(POLE_LABELS)
         self.registry = CollectorRegistry()
         self.handlers = CommandHandlers(
             call_repository(self.calls, self.clock),
             dossier_repository(self.dossiers, self.clock),
             MemoryQueries(self.calls, self.dossiers),
             CallsMetrics(self.registry),
+            LabelView(self.pole_labels, self.clock),
         )
 
     def published(self) -> list[str]:
