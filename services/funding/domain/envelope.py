@@ -22,7 +22,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_serializer,
+    model_validator,
+)
 
 from shared.decision import Decision
 from shared.errors import Conflict, Invalid, Problem, invalid
@@ -70,6 +77,11 @@ class Amendment(BaseModel):
     reference: str = Field(min_length=1, max_length=300, description="the decision")
     years: list[int] = Field(min_length=1, max_length=20)
     lines: list[LineChange] = Field(default_factory=list, max_length=100)
+
+    @field_serializer("decided_on")
+    def iso_date(self, decided_on: date) -> str:
+        """Dumped as an ISO date (BSON holds instants, not dates)."""
+        return decided_on.isoformat()
 
 
 class Envelope(BaseModel):
