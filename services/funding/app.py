@@ -9,9 +9,12 @@ import uvicorn
 from fastapi import FastAPI
 
 from services.funding.api.commands import command_router
+from services.funding.api.financing import financing_router
 from services.funding.api.reads import read_router
 from services.funding.domain.envelope import load_envelope
 from services.funding.handlers.budget import Budget, load_lines
+from services.funding.handlers.financing import Financings
+from services.funding.handlers.ledgers import Ledgers
 from services.funding.handlers.sources import SourceEvents
 from services.funding.metrics import BudgetMetrics
 from services.funding.reactions import TOPICS, reactions
@@ -24,14 +27,21 @@ from shared.events.funding import (
     CommitmentMade,
     CommitmentRefused,
     EnvelopeAmended,
+    FinancerCommitted,
+    FinancerOverdue,
+    FinancingCompleted,
+    FinancingOpened,
+    FinancingRefused,
+    LedgerCommitted,
+    LedgerPaid,
     LineLoaded,
     LineThresholdCrossed,
     LineTransferred,
+    OverlapFlagged,
     PaymentRecorded,
-    PromiseRecorded,
 )
 from shared.service import build_runtime, create_service_app
-from shared.topics import FUNDING_COMMITMENT, FUNDING_LEDGER, FUNDING_LINE
+from shared.topics import FUNDING_COMMITMENT, FUNDING_FINANCING, FUNDING_LEDGER, FUNDING_LINE
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +62,16 @@ def create_app(settings: FundingSettings | None = None) -> FastAPI:
     runtime.outbox_relay(OUTBOX_COLLECTIONS)
     metrics = BudgetMetrics(runtime.registry, envelope)
     budget = Budget(store.books, metrics, show=store.refresh_commitment_view)
+    financings = Financings(
+        store.books.financings,
+        budget,
+        Ledgers(store.books.ledgers),
+        envelope,
+        store,
+        settings.funding_financer_days,
+        runtime.registry,
+    )
+    views = BudgetViews(store, envelope)
 
     async def refresh_metrics() -> None:
         lines = await store.all_lines([spec.id for spec in envelope.leaves])
@@ -70,7 +90,20 @@ def create_app(settings: FundingSettings | None = None) -> FastAPI:
     runtime.startup.extend([store.create_indexes, load, sweep, refresh_metrics])
     runtime.every(settings.metrics_refresh_seconds, refresh_metrics, "budget gauges")
     runtime.every(settings.follow_up_sweep_seconds, sweep_older, "follow-ups sweep")
-    runtime.consume(TOPICS, reactions(SourceEvents(budget, store.books.ledgers, envelope)))
+
+    async def financing_sweep_older() -> None:
+        await financings.sweep(grace=timedelta(seconds=settings.follow_up_grace_seconds))
+
+    async def financing_start() -> None:
+        await financings.sweep()
+        await financings.check_overdue()
+
+    runtime.startup.append(financing_start)
+    runtime.every(settings.follow_up_sweep_seconds, financing_sweep_older, "financings sweep")
+    runtime.every(
+        settings.funding_financing_check_seconds, financings.check_overdue, "financing due dates"
+    )
+    runtime.consume(TOPICS, reactions(SourceEvents(budget, financings, envelope, store)))
     runtime.declare_publications(
         {
             FUNDING_LINE: [LineLoaded, LineThresholdCrossed, LineTransferred, EnvelopeAmended],
@@ -80,7 +113,15 @@ def create_app(settings: FundingSettings | None = None) -> FastAPI:
                 CommitmentDecommitted,
                 PaymentRecorded,
             ],
-            FUNDING_LEDGER: [PromiseRecorded],
+            FUNDING_LEDGER: [LedgerCommitted, LedgerPaid],
+            FUNDING_FINANCING: [
+                FinancingOpened,
+                FinancerCommitted,
+                FinancingCompleted,
+                FinancingRefused,
+                FinancerOverdue,
+                OverlapFlagged,
+            ],
         }
     )
     authenticate = authenticator(settings.auth_secret.get_secret_value())
@@ -90,7 +131,8 @@ def create_app(settings: FundingSettings | None = None) -> FastAPI:
         description=DESCRIPTION,
         routers=[
             command_router(budget, envelope, runtime.clock, authenticate),
-            read_router(BudgetViews(store, envelope), budget, store, runtime.clock, authenticate),
+            read_router(views, budget, store, runtime.clock, authenticate),
+            financing_router(financings, views, authenticate),
         ],
     )
 

@@ -29,3 +29,12 @@ class FundingSettings(ServiceSettings):
         ge=0,
         description="how old a pending follow-up must be for the periodic sweep to complete it",
     )
+    funding_financer_days: float = Field(
+        default=60.0,
+        gt=0,
+        description="how many days (of the service's clock) a financer has to answer for its "
+        "share of a selected dossier's plan",
+    )
+    funding_financing_check_seconds: float = Field(
+        default=60.0, gt=0, description="how often financings past their due date are searched"
+    )

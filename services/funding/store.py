@@ -5,7 +5,10 @@
 - ``commitment_journal``: the versions of each commitment (payments, de-commitments);
 - ``commitments``: the newest version of each commitment, for queries (kept up to date by the
   follow-ups of each commitment's save);
-- ``ledgers``: other financers' promises, _id from (financer, source event, item), never changed.
+- ``ledgers``: other financers' ledger entries (commitments and their payments), _id from
+  (financer, source) (``services.funding.domain.ledger``; older promises read as entries);
+- ``financing_journal``: the versions of each dossier's co-financing, ``financings`` the newest
+  version of each, for queries (``services.funding.handlers.financing``).
 
 Every event is wrapped for the outbox by the kernel's ``Repository`` (source ``/poles/funding``),
 keyed so that one commitment's (or line's, or financer's) events share a partition and stay in
@@ -14,13 +17,16 @@ order. Movements of money are not stored apart: they are folded from the events 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from services.funding.domain.commitment import CommitmentState
 from services.funding.domain.envelope import EnvelopeState
+from services.funding.domain.financing import FinancingState
+from services.funding.domain.ledger import LedgerEntry
 from services.funding.domain.line import LineState
 from services.funding.domain.money import Movement, money_movements
 from services.funding.journal import Chain, Journal, JournalStore, ModelT
@@ -30,20 +36,27 @@ from shared.events.funding import (
     CommitmentDecommitted,
     CommitmentMade,
     EnvelopeAmended,
+    FinancerCommitted,
+    FinancerOverdue,
+    FinancingCompleted,
+    FinancingOpened,
+    FinancingRefused,
     LineTransferred,
+    OverlapFlagged,
     PaymentRecorded,
-    PromiseRecorded,
 )
 from shared.repository import Aggregates, Repository
 from shared.store import AggregateStore, Document, EventsQueued
-from shared.topics import FUNDING_COMMITMENT, FUNDING_LEDGER
+from shared.topics import FUNDING_COMMITMENT, FUNDING_FINANCING, FUNDING_LEDGER
 
 SERVICE = "funding"
 LINE_JOURNAL = "line_journal"
 COMMITMENT_JOURNAL = "commitment_journal"
 COMMITMENTS = "commitments"
 LEDGERS = "ledgers"
-OUTBOX_COLLECTIONS = (LINE_JOURNAL, COMMITMENT_JOURNAL, LEDGERS)
+FINANCING_JOURNAL = "financing_journal"
+FINANCINGS = "financings"
+OUTBOX_COLLECTIONS = (LINE_JOURNAL, COMMITMENT_JOURNAL, LEDGERS, FINANCING_JOURNAL)
 VIEW_ATTEMPTS = 10
 
 LINE_FOLLOW_UPS = (CommitmentMade, LineTransferred, EnvelopeAmended)
@@ -52,6 +65,16 @@ built, the receiving line credited, every line amended (``Budget.follow_up``).""
 COMMITMENT_FOLLOW_UPS = (CommitmentDecommitted, PaymentRecorded)
 """A commitment's decisions that other documents follow: the line gets a de-commitment back or
 counts a payment, the query view shows the new version."""
+FINANCING_FOLLOW_UPS = (
+    FinancingOpened,
+    FinancerCommitted,
+    FinancingCompleted,
+    FinancingRefused,
+    FinancerOverdue,
+    OverlapFlagged,
+)
+"""Every event of a financing: a financer's commitment goes to its ledger, a refusal gives back
+what was committed, and each version's follow-ups end by refreshing the query view."""
 
 
 def key_of(data: EventData) -> str:
@@ -61,6 +84,8 @@ def key_of(data: EventData) -> str:
         return str(fields["commitment_id"])
     if data.topic == FUNDING_LEDGER:
         return str(fields["financer"])
+    if data.topic == FUNDING_FINANCING:
+        return str(fields["dossier_id"])
     if isinstance(data, EnvelopeAmended):
         return data.envelope_id
     return str(fields["line_id"])
@@ -75,6 +100,7 @@ class Books:
         line_chain: Chain,
         commitment_chain: Chain,
         ledger_entries: Aggregates,
+        financing_chain: Chain,
         clock: Clock,
         attempts: int = 20,
     ) -> None:
@@ -87,9 +113,10 @@ class Books:
         self.lines = journal(line_chain, LineState, "line")
         self.envelopes = journal(line_chain, EnvelopeState, "envelope")
         self.commitments = journal(commitment_chain, CommitmentState, "commitment")
+        self.financings = journal(financing_chain, FinancingState, "financing")
         self.ledgers = Repository(
             ledger_entries,
-            PromiseRecorded,
+            LedgerEntry,
             service=SERVICE,
             clock=clock,
             what="ledger entry",
@@ -107,7 +134,16 @@ class FundingStore:
         )
         self.ledgers = AggregateStore(db[LEDGERS], on_events)
         self.commitment_view = db[COMMITMENTS]
-        self.books = Books(self.line_chain, self.commitment_chain, self.ledgers, clock, attempts)
+        self.financing_chain = JournalStore(db[FINANCING_JOURNAL], on_events, FINANCING_FOLLOW_UPS)
+        self.financing_view = db[FINANCINGS]
+        self.books = Books(
+            self.line_chain,
+            self.commitment_chain,
+            self.ledgers,
+            self.financing_chain,
+            clock,
+            attempts,
+        )
 
     async def create_indexes(self) -> None:
         await self.line_chain.create_indexes()
@@ -115,6 +151,11 @@ class FundingStore:
         for field in ("state.line_id", "state.pole_id", "state.region_codes"):
             await self.commitment_view.create_index(field)
         await self.ledgers.collection.create_index("state.financer")
+        await self.ledgers.collection.create_index("state.contract_id")
+        await self.financing_chain.create_indexes()
+        for field in ("state.status", "state.financers", "state.project_key"):
+            await self.financing_view.create_index(field)
+        await self.commitment_view.create_index("state.members.identifier")
 
     async def all_lines(self, line_ids: Sequence[str]) -> list[LineState]:
         found = [await self.books.lines.get(line_id) for line_id in line_ids]
@@ -123,23 +164,7 @@ class FundingStore:
     # commitments
 
     async def refresh_commitment_view(self, commitment_id: str) -> None:
-        """Copy the newest version to the query view. Writers of the view may race; each one
-        checks after writing that the view holds the newest version, and writes again if not."""
-        for _ in range(VIEW_ATTEMPTS):
-            loaded = await self.commitment_chain.load(commitment_id)
-            if loaded is None:
-                return
-            document = {"version": loaded.version, "state": loaded.state}
-            try:
-                await self.commitment_view.replace_one(
-                    {"_id": commitment_id}, document, upsert=True
-                )
-            except DuplicateKeyError:
-                continue
-            shown = await self.commitment_view.find_one({"_id": commitment_id}, {"version": 1})
-            newest = await self.commitment_chain.load(commitment_id)
-            if shown is not None and newest is not None and shown["version"] == newest.version:
-                return
+        await refresh_view(self.commitment_chain, self.commitment_view, commitment_id)
 
     async def find_commitments(self, query: Document, limit: int = 0) -> list[CommitmentState]:
         cursor = self.commitment_view.find(query, {"state": 1}).sort("state.committed_at")
@@ -154,9 +179,54 @@ class FundingStore:
 
     # ledgers
 
-    async def ledger_entries(self, query: Document) -> list[PromiseRecorded]:
-        cursor = self.ledgers.collection.find(query, {"state": 1}).sort("state.recorded_at")
-        return [PromiseRecorded.model_validate(doc["state"]) for doc in await cursor.to_list(None)]
+    async def ledger_entries(self, query: Document) -> list[LedgerEntry]:
+        cursor = self.ledgers.collection.find(query, {"state": 1}).sort("state.committed_at")
+        return [LedgerEntry.model_validate(doc["state"]) for doc in await cursor.to_list(None)]
+
+    async def contract_years(self, contract_id: str) -> dict[str, set[int]]:
+        """The years each financer has committed for a contract: the State on its lines, the
+        others in their ledgers."""
+        years: dict[str, set[int]] = {"state": set()}
+        for commitment in await self.find_commitments({"state.contract_id": contract_id}):
+            years["state"].update(item.year for item in commitment.years)
+        for entry in await self.ledger_entries({"state.contract_id": contract_id}):
+            years.setdefault(entry.financer, set()).update(item.year for item in entry.years)
+        return years
+
+    # financings
+
+    async def show_financing(self, dossier_id: str) -> None:
+        await refresh_view(self.financing_chain, self.financing_view, dossier_id)
+
+    async def financings(
+        self, status: str | None = None, financers: Collection[str] | None = None
+    ) -> list[FinancingState]:
+        query: Document = {}
+        if status is not None:
+            query["state.status"] = status
+        if financers is not None:
+            query["state.financers"] = {"$in": sorted(financers)}
+        return await self.financings_where(query)
+
+    async def overlaps(
+        self, identifiers: list[str], project_key: str, dossier_id: str
+    ) -> dict[str, list[str]]:
+        """For each identifier, the other commitments (any line) and the other dossiers'
+        financings that fund it for the same project."""
+        found: dict[str, list[str]] = {}
+        same_project = {"state.project_key": project_key, "state.dossier_id": {"$ne": dossier_id}}
+        members = {"state.members.identifier": {"$in": identifiers}}
+        for commitment in await self.find_commitments({**same_project, **members}):
+            for member in commitment.members:
+                found.setdefault(member.identifier, []).append(commitment.commitment_id)
+        for financing in await self.financings_where({**same_project, **members}):
+            for member in financing.members:
+                found.setdefault(member.identifier, []).append(financing.dossier_id)
+        return {key: sorted(set(found[key])) for key in identifiers if key in found}
+
+    async def financings_where(self, query: Document) -> list[FinancingState]:
+        cursor = self.financing_view.find(query, {"state": 1}).sort("state.opened_at")
+        return [FinancingState.model_validate(d["state"]) for d in await cursor.to_list(None)]
 
     # money movements
 
@@ -177,3 +247,23 @@ class FundingStore:
             for data in (*line_events, *commitment_events)
             for movement in money_movements(data)
         ]
+
+
+async def refresh_view(
+    chain: JournalStore, view: AsyncCollection[Document], aggregate_id: str
+) -> None:
+    """Copy an aggregate's newest version to its query view. Writers of the view may race; each
+    one checks after writing that the view holds the newest version, and writes again if not."""
+    for _ in range(VIEW_ATTEMPTS):
+        loaded = await chain.load(aggregate_id)
+        if loaded is None:
+            return
+        document = {"version": loaded.version, "state": loaded.state}
+        try:
+            await view.replace_one({"_id": aggregate_id}, document, upsert=True)
+        except DuplicateKeyError:
+            continue
+        shown = await view.find_one({"_id": aggregate_id}, {"version": 1})
+        newest = await chain.load(aggregate_id)
+        if shown is not None and newest is not None and shown["version"] == newest.version:
+            return

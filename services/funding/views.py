@@ -88,6 +88,23 @@ class BudgetViews:
         )
         return _by_key(dimension, commitments, promises, keys)
 
+    async def financers(self) -> list[View]:
+        """Every financer's commitments (AE) and payments (CP) by year, and what is left: the
+        State's on the lines (every line summed), the others' in their ledgers."""
+        lines = await self.store.all_lines([spec.id for spec in self.envelope.leaves])
+        committed: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        paid: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for line in lines:
+            _add_into(committed["state"], line.committed_by_year)
+            _add_into(paid["state"], line.paid_by_year)
+        for entry in await self.store.ledger_entries({}):
+            _add_into(committed[entry.financer], entry.committed_by_year())
+            _add_into(paid[entry.financer], entry.paid_by_year)
+        return [
+            _financer_view(financer, committed[financer], paid[financer])
+            for financer in sorted(committed, key=lambda f: (f != "state", f))
+        ]
+
     async def _figures(self) -> tuple[dict[str, LineState], dict[str, int]]:
         leaf_ids = [spec.id for spec in self.envelope.leaves]
         lines = {line.line_id: line for line in await self.store.all_lines(leaf_ids)}
@@ -158,3 +175,29 @@ def _by_key(
         }
         for key in sorted({*committed, *promised})
     ]
+
+
+def _add_into(totals: dict[str, int], by_year: dict[str, int]) -> None:
+    for year, cents in by_year.items():
+        totals[year] += cents
+
+
+def _financer_view(financer: str, committed: dict[str, int], paid: dict[str, int]) -> View:
+    years = sorted({*committed, *paid}, key=int)
+    by_year = [
+        {
+            "year": int(year),
+            "committed_cents": committed.get(year, 0),
+            "paid_cents": paid.get(year, 0),
+            "left_cents": committed.get(year, 0) - paid.get(year, 0),
+        }
+        for year in years
+    ]
+    total_committed, total_paid = sum(committed.values()), sum(paid.values())
+    return {
+        "financer": financer,
+        "committed_cents": total_committed,
+        "paid_cents": total_paid,
+        "left_cents": total_committed - total_paid,
+        "by_year": by_year,
+    }

@@ -24,3 +24,18 @@ def from_command(kind: str, subject: str, idempotency_key: str) -> str:
 
 def ledger_entry(financer: str, source_event_id: str, item: str) -> str:
     return derived_id("ledger", financer, source_event_id, item)
+
+
+def financing_state_commitment(dossier_id: str) -> str:
+    """The State's commitment on its line for a dossier's co-financing."""
+    return derived_id("commitment", "financing", dossier_id)
+
+
+def financing_decommitment(dossier_id: str, year: int) -> str:
+    """The de-commitment giving a refused financing's State money back, per year."""
+    return derived_id("decommitment", "financing", dossier_id, str(year))
+
+
+def financing_ledger_entry(financer: str, dossier_id: str) -> str:
+    """A financer's ledger entry for its share of a dossier's co-financing."""
+    return derived_id("ledger", financer, "financing", dossier_id)

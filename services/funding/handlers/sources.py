@@ -1,12 +1,14 @@
 """What the decisions of the other services mean for the money.
 
-- a dossier selected: the State's grant is committed on the line its call kind names in the
-  envelope file (the innovation-platforms call -> ``intervention.platforms``) for the decision's
-  year; a CDC investment goes to the CDC's ledger;
-- a study commissioned: the CDC's share goes to its ledger;
+- a dossier selected: its co-financing opens (``services.funding.handlers.financing``): the
+  State's share is committed on the line its call kind names, the other financers are asked;
+- a study commissioned: the CDC's share goes to the CDC's ledger as a commitment for the year
+  the study was commissioned (Europe/Paris);
 - a contract signed: the State's financing (animation credits) is committed on the animation line
-  as one commitment spanning the contract's years (all its years or none), and each local
-  authority's financing is recorded in its ledger.
+  as one commitment spanning the contract's years (all its years or none), and each other party's
+  financing (region, department, city, FEDER, the CDC) is committed in its ledger;
+- a contract amended: the years a financer had not committed for the contract (the 2012
+  extension) are committed: the State's on the animation line, the others' in their ledgers.
 
 Each source event commits at most once: the commitment's id is derived from the event's id and
 the line remembers every commitment id it decided; ledger entries have deterministic ids.
@@ -14,77 +16,91 @@ the line remembers every commitment id it decided; ledger entries have determini
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
 
 from services.funding.domain import ids
 from services.funding.domain.envelope import Envelope
+from services.funding.domain.ledger import LedgerEntry, is_financer
 from services.funding.handlers.budget import Budget
+from services.funding.handlers.financing import Financings
+from shared.clock import PARIS
 from shared.cloudevents import CloudEvent
-from shared.decision import Decision
-from shared.events.calls import DossierFacts, DossierSelected, StudyCommissioned
-from shared.events.contracts import ContractSigned, YearlyCommitment
+from shared.events.calls import DossierSelected, StudyCommissioned
+from shared.events.contracts import ContractAmended, ContractSigned, YearlyCommitment
 from shared.events.funding import (
     Beneficiary,
     CommitmentSource,
     CommitmentTerms,
-    PromiseRecorded,
     YearAmount,
     total_cents,
 )
-from shared.repository import Repository
-from shared.store import ConcurrencyConflict
 
 log = logging.getLogger(__name__)
-LOCAL_AUTHORITIES = frozenset({"region", "department", "city"})
+LEDGER_PARTIES = frozenset({"region", "department", "city", "feder", "cdc"})
+"""The contract parties whose financing goes to their own ledger."""
+
+
+class ContractReads(Protocol):
+    async def contract_years(self, contract_id: str) -> dict[str, set[int]]: ...
+
+
+def party_kind(party_id: str) -> str:
+    """A party's kind read from its id (``region:82`` -> region, ``feder``, ``state``, ...)."""
+    return party_id.split(":", 1)[0]
 
 
 class SourceEvents:
     def __init__(
-        self, budget: Budget, ledgers: Repository[PromiseRecorded], envelope: Envelope
+        self, budget: Budget, financings: Financings, envelope: Envelope, reads: ContractReads
     ) -> None:
         self.budget = budget
-        self.ledgers = ledgers
+        self.financings = financings
+        self.ledgers = financings.ledgers
         self.envelope = envelope
+        self.reads = reads
 
     async def dossier_selected(self, event: CloudEvent, data: DossierSelected) -> None:
-        line_id = self.envelope.selected_dossier_lines.get(data.call_kind)
-        if line_id is None:
-            log.info("call kind %s commits on no line; nothing to commit", data.call_kind)
-        elif data.state_grant_cents > 0:
-            years = [YearAmount(year=data.decision_year, amount_cents=data.state_grant_cents)]
-            await self.budget.commit(
-                CommitmentTerms(
-                    commitment_id=ids.commitment_for_event(event.id),
-                    line_id=line_id,
-                    years=years,
-                    beneficiary=Beneficiary(
-                        kind="platform" if data.call_kind == "innovation-platforms" else "project",
-                        id=data.dossier_id,
-                        name=data.platform_name,
-                    ),
-                    pole_id=data.pole_id,
-                    partner_pole_ids=data.partner_pole_ids,
-                    region_codes=data.region_codes,
-                    call_id=data.call_id,
-                    dossier_id=data.dossier_id,
-                    source=_source(event),
-                )
-            )
-        if data.cdc_investment_cents > 0:
-            await self._promise_to_dossier(event, data, "investment", data.cdc_investment_cents)
+        await self.financings.open(event, data)
 
     async def study_commissioned(self, event: CloudEvent, data: StudyCommissioned) -> None:
         if data.cdc_share_cents > 0:
-            item = f"study:{data.study_id}"
-            await self._promise_to_dossier(event, data, item, data.cdc_share_cents)
+            year = data.commissioned_at.astimezone(PARIS).year
+            await self._record(
+                event,
+                financer="cdc",
+                item=f"study:{data.study_id}",
+                years=[YearAmount(year=year, amount_cents=data.cdc_share_cents)],
+                pole_id=data.pole_id,
+                partner_pole_ids=data.partner_pole_ids,
+                region_codes=data.region_codes,
+                call_id=data.call_id,
+                dossier_id=data.dossier_id,
+            )
 
     async def contract_signed(self, event: CloudEvent, data: ContractSigned) -> None:
         kinds = {party.party_id: party.kind for party in data.parties}
-        state_years = _by_year(f for f in data.financing if kinds.get(f.party_id) == "state")
+        await self._contract_money(event, data, kinds, data.financing)
+
+    async def contract_amended(self, event: CloudEvent, data: ContractAmended) -> None:
+        """Only the years a financer had not committed for the contract are new money."""
+        committed = await self.reads.contract_years(data.contract_id)
+        new = [
+            item for item in data.financing if item.year not in committed.get(item.party_id, set())
+        ]
+        kinds = {item.party_id: party_kind(item.party_id) for item in new}
+        await self._contract_money(event, data, kinds, new)
+
+    async def _contract_money(
+        self,
+        event: CloudEvent,
+        data: ContractSigned | ContractAmended,
+        kinds: Mapping[str, str],
+        financing: list[YearlyCommitment],
+    ) -> None:
+        state_years = _by_year(f for f in financing if kinds.get(f.party_id) == "state")
         if state_years:
             await self.budget.commit(
                 CommitmentTerms(
@@ -95,57 +111,43 @@ class SourceEvents:
                     pole_id=data.pole_id,
                     region_codes=data.region_codes,
                     contract_id=data.contract_id,
-                    source=_source(event),
+                    source=CommitmentSource(kind="event", event_id=event.id, event_type=event.type),
                 )
             )
-        for party in data.parties:
-            years = _by_year(f for f in data.financing if f.party_id == party.party_id)
-            if party.kind in LOCAL_AUTHORITIES and years:
-                await self._promise(
-                    event,
-                    financer=party.party_id,
-                    financer_kind=party.kind,
-                    item="contract",
-                    amount_cents=total_cents(years),
-                    years=years,
-                    pole_id=data.pole_id,
-                    region_codes=data.region_codes,
-                    contract_id=data.contract_id,
-                )
+        for party_id in dict.fromkeys(f.party_id for f in financing):
+            years = _by_year(f for f in financing if f.party_id == party_id)
+            if kinds.get(party_id) not in LEDGER_PARTIES or not years:
+                continue
+            if not is_financer(party_id):
+                log.warning("contract %s: party %s names no ledger", data.contract_id, party_id)
+                continue
+            await self._record(
+                event,
+                financer=party_id,
+                item="contract",
+                years=years,
+                pole_id=data.pole_id,
+                region_codes=data.region_codes,
+                contract_id=data.contract_id,
+            )
 
-    async def _promise_to_dossier(
-        self, event: CloudEvent, data: DossierFacts, item: str, amount_cents: int
+    async def _record(
+        self, event: CloudEvent, *, financer: str, item: str, years: list[YearAmount], **facts: Any
     ) -> None:
-        await self._promise(
-            event,
-            financer="cdc",
-            financer_kind="cdc",
-            item=item,
-            amount_cents=amount_cents,
-            pole_id=data.pole_id,
-            partner_pole_ids=data.partner_pole_ids,
-            region_codes=data.region_codes,
-            call_id=data.call_id,
-            dossier_id=data.dossier_id,
+        """Commit in a financer's ledger once per (financer, source event, item)."""
+        await self.ledgers.record(
+            LedgerEntry(
+                entry_id=ids.ledger_entry(financer, event.id, item),
+                financer=financer,
+                item=item,
+                years=years,
+                amount_cents=total_cents(years),
+                source_event_id=event.id,
+                source_event_type=event.type,
+                committed_at=self.ledgers.entries.clock.now(),
+                **facts,
+            )
         )
-
-    async def _promise(self, event: CloudEvent, **facts: Any) -> None:
-        """Record a promise once per (financer, source event, item)."""
-        now = self.ledgers.clock.now()
-        entry_id = ids.ledger_entry(facts["financer"], event.id, facts["item"])
-        promise = PromiseRecorded(
-            entry_id=entry_id,
-            source_event_id=event.id,
-            source_event_type=event.type,
-            recorded_at=now,
-            **facts,
-        )
-        with contextlib.suppress(ConcurrencyConflict):  # recorded by an earlier delivery
-            await self.ledgers.add(entry_id, Decision.of(promise, [promise]), now)
-
-
-def _source(event: CloudEvent) -> CommitmentSource:
-    return CommitmentSource(kind="event", event_id=event.id, event_type=event.type)
 
 
 def _by_year(financing: Iterable[YearlyCommitment]) -> list[YearAmount]:

@@ -12,10 +12,18 @@ from datetime import datetime
 from prometheus_client import CollectorRegistry
 
 from services.funding.handlers.budget import Budget
+from services.funding.handlers.financing import Financings
+from services.funding.handlers.ledgers import Ledgers
 from services.funding.handlers.sources import SourceEvents
 from services.funding.journal import Applied, Chained, pending_of
 from services.funding.metrics import BudgetMetrics
-from services.funding.store import COMMITMENT_FOLLOW_UPS, LINE_FOLLOW_UPS, Books
+from services.funding.store import (
+    COMMITMENT_FOLLOW_UPS,
+    FINANCING_FOLLOW_UPS,
+    LINE_FOLLOW_UPS,
+    Books,
+)
+from services.funding.tests.financing_memory import MemoryReads
 from services.funding.tests.support import NOW, envelope
 from shared.clock import ManualClock
 from shared.events.base import EventData, OutboxEntry
@@ -73,13 +81,30 @@ class Funding:
         default_factory=lambda: MemoryChain("commitment_journal", COMMITMENT_FOLLOW_UPS)
     )
     ledgers: MemoryAggregates = field(default_factory=lambda: MemoryAggregates("ledgers"))
+    financing_chain: MemoryChain = field(
+        default_factory=lambda: MemoryChain("financing_journal", FINANCING_FOLLOW_UPS)
+    )
     shown: list[str] = field(default_factory=list)
+    financer_days: float = 60.0
 
     def __post_init__(self) -> None:
-        self.books = Books(self.lines, self.commitments, self.ledgers, self.clock)
+        self.books = Books(
+            self.lines, self.commitments, self.ledgers, self.financing_chain, self.clock
+        )
         self.metrics = BudgetMetrics(CollectorRegistry(), envelope())
         self.budget = Budget(self.books, self.metrics, self.show)
-        self.sources = SourceEvents(self.budget, self.books.ledgers, envelope())
+        self.reads = MemoryReads(self.commitments, self.financing_chain, self.ledgers)
+        self.registry = CollectorRegistry()
+        self.financings = Financings(
+            self.books.financings,
+            self.budget,
+            Ledgers(self.books.ledgers),
+            envelope(),
+            self.reads,
+            self.financer_days,
+            self.registry,
+        )
+        self.sources = SourceEvents(self.budget, self.financings, envelope(), self.reads)
 
     async def show(self, commitment_id: str) -> None:
         self.shown.append(commitment_id)
@@ -89,7 +114,7 @@ class Funding:
         return self
 
     def published_types(self) -> list[str]:
-        chains = (self.lines, self.commitments)
+        chains = (self.lines, self.commitments, self.financing_chain)
         return [
             e.type for e in [*self.ledgers.published, *(x for c in chains for x in c.published)]
         ]

@@ -1,6 +1,6 @@
 """The funding service's subscribers driven through FastStream's test broker and the kernel's
 consumer, on in-memory aggregates: what calls and contracts decide becomes commitments and
-promises, once per event."""
+co-financings, once per event."""
 
 from __future__ import annotations
 
@@ -63,11 +63,12 @@ async def test_a_selected_dossier_delivered_twice_commits_on_its_line_once() -> 
     commitment = await funding.budget.commitment(commitment_id)
     assert commitment is not None
     assert (commitment.dossier_id, commitment.source.event_id) == ("D-1", event.id)
-    [promise] = funding.ledgers.states()
-    assert (promise["financer"], promise["item"], promise["amount_cents"]) == (
-        "cdc",
-        "investment",
-        M_EUR,
-    )
+    # The CDC's investment is its own decision now: it is asked, not recorded at selection.
+    [financing] = await funding.reads.financings("open")
+    assert [(s.financer, s.status) for s in financing.shares] == [
+        ("state", "committed"),
+        ("cdc", "asked"),
+    ]
+    assert list(funding.ledgers.states()) == []
     assert funding.published_types().count("funding.commitment.made.v1") == 1
-    assert funding.published_types().count("funding.ledger.promise-recorded.v1") == 1
+    assert funding.published_types().count("funding.financing.opened.v1") == 1
