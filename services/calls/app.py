@@ -10,7 +10,7 @@ from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from starlette.responses import Response
 
-from services.calls import command_topic, labels
+from services.calls import command_topic, labels, reactions
 from services.calls.api import commands_router, queries_router
 from services.calls.domain.call_types import call_types
 from services.calls.handlers import CommandHandlers
@@ -58,7 +58,11 @@ def create_app(settings: CallsSettings | None = None, clock: Clock | None = None
         "refreshing dossier gauges",
     )
     command_topic.subscribe(runtime, handlers)
-    runtime.consume(labels.TOPICS, handlers.labels.reactions())
+    # One consumer group, so one consume: funding's answers and contracts' label decisions.
+    runtime.consume(
+        reactions.TOPICS + labels.TOPICS,
+        handlers.labels.reactions(reactions.reactions(reactions.FundingAnswers(handlers.dossiers))),
+    )
     runtime.declare_publications(
         {
             CALLS_CALL: [events.CallOpened, events.CallClosed],

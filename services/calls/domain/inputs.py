@@ -6,7 +6,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    field_validator,
+    model_validator,
+)
 
 from services.calls.domain.call_types import call_types
 from services.calls.domain.siret import siret_valid
@@ -148,7 +156,9 @@ class Label(Input):
     """A pôle that labelled the R&D project, and when."""
 
     pole_id: PoleId
-    labelled_on: date
+    labelled_on: Annotated[date, PlainSerializer(date.isoformat, return_type=str)] = Field(
+        description="kept as an ISO date (the store encodes no bare date)"
+    )
 
 
 class DossierContent(Input):
