@@ -14,6 +14,7 @@ from services.calls.domain.dossier import Status
 from services.calls.store import CallsQueries
 from shared.events.base import EventData
 from shared.events.calls import (
+    DossierEvaluated,
     DossierFoundEligible,
     DossierFoundIneligible,
     DossierNotPreselected,
@@ -27,6 +28,7 @@ DECISIONS: dict[type[EventData], str] = {
     DossierFoundIneligible: "ineligible",
     DossierPreselected: "preselected",
     DossierNotPreselected: "not-preselected",
+    DossierEvaluated: "evaluated",
     DossierSelected: "selected",
     DossierNotSelected: "not-selected",
 }

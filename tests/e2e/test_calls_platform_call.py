@@ -119,6 +119,11 @@ async def test_the_innovation_platforms_call_from_opening_to_selection(
             "state_grant_cents": 200_000_000,
             "cdc_investment_cents": 50_000_000,
         }
+        over = {**decision, "state_grant_cents": 330_000_000}  # 380 M€ asked 375 M€
+        over_request = await client.post(
+            f"/dossiers/{composites_id}/decision", json=over, headers=STATE
+        )
+        assert over_request.status_code == 422, over_request.text
         selected = await ok(
             await client.post(f"/dossiers/{composites_id}/decision", json=decision, headers=STATE)
         )
@@ -157,5 +162,11 @@ async def test_the_innovation_platforms_call_from_opening_to_selection(
     assert selection["state_grant_cents"] == 200_000_000
     assert selection["cdc_investment_cents"] == 50_000_000
     assert selection["region_codes"] == ["73", "72", "93"]
+    # No plan given: the State's grant and the CDC's proposed investment in the decision's year.
+    assert selection["financing_plan"] == [
+        {"financer": "state", "years": [{"year": 2009, "amount_cents": 200_000_000}]},
+        {"financer": "cdc", "years": [{"year": 2009, "amount_cents": 50_000_000}]},
+    ]
+    assert selection["project_key"] == "plate-forme composites aéronautiques"
     nano_types = [e.type for e in events if e.subject == nano_id]
     assert nano_types[-1] == "calls.dossier.not-preselected.v1"

@@ -536,7 +536,8 @@ def funding_refused(
         reason=refused.reason,
         detail=refused.detail,
     )
-    state = dossier.moved(now, status="funding-refused", funding=record)
+    # Nothing is granted: the statistics count no money that funding refused.
+    state = dossier.moved(now, status="funding-refused", funding=record, granted_total_cents=0)
     event = DossierFundingRefused(
         **state.facts(),
         financer=refused.financer,

@@ -111,6 +111,7 @@ async def test_a_refusal_delivered_twice_moves_the_dossier_once_and_keeps_the_re
     )
     assert world.published().count("calls.dossier.funding-refused.v1") == 1
     assert "calls.dossier.funded.v1" not in world.published()
+    assert dossier.granted_total_cents == 0
 
 
 async def test_a_completion_funds_the_dossier_and_a_later_refusal_is_ignored() -> None:
