@@ -121,7 +121,7 @@ def _samples(text: str) -> dict[tuple[str, str], float]:
     }
 
 
-async def test_a_selected_platform_commits_its_grant_once_and_the_cdc_investment_in_its_ledger(
+async def test_a_selected_platform_commits_its_grant_once_and_asks_the_cdc_for_its_investment(
     topics: Isolation,
 ) -> None:
     async with serve(create_app(topics.settings(FundingSettings))) as client:
@@ -132,12 +132,12 @@ async def test_a_selected_platform_commits_its_grant_once_and_the_cdc_investment
             topics, selected("D-1", 3 * M_EUR, investment_cents=M_EUR), key="D-1", event_id=event.id
         )
         [made] = await eventually(lambda: commitments(client, line_id="intervention.platforms"))
-        cdc = await eventually(lambda: _ledger(client, "cdc"))
+        financing = (await client.get("/financings/D-1", headers=auth("cdc"))).json()
         platforms = await line(client, "intervention.platforms")
         published = await read_events(
             topics,
-            "funding.ledger",
-            lambda evs: bool(of_type("funding.ledger.promise-recorded.v1")(evs)),
+            "funding.financing",
+            lambda evs: bool(of_type("funding.financing.opened.v1")(evs)),
         )
         made_events = await read_events(
             topics,
@@ -153,7 +153,11 @@ async def test_a_selected_platform_commits_its_grant_once_and_the_cdc_investment
     assert made["years"] == [{"year": 2009, "amount_cents": 3 * M_EUR}]
     assert platforms["committed_cents"] == 3 * M_EUR
     assert platforms["committed_by_year"] == {"2009": 3 * M_EUR}
-    assert [(e["item"], e["amount_cents"]) for e in cdc["entries"]] == [("investment", M_EUR)]
+    # The CDC decides its investment: it is asked to commit it (the co-financing saga).
+    assert [(s["financer"], s["status"]) for s in financing["shares"]] == [
+        ("state", "committed"),
+        ("cdc", "asked"),
+    ]
     assert len({e.id for e in of_type("funding.commitment.made.v1")(made_events)}) == 1
     assert {e.data["dossier_id"] for e in published} == {"D-1"}
 
@@ -226,6 +230,7 @@ async def test_a_transfer_moves_money_keeps_the_envelope_and_never_empties_a_com
         "to_line_id": "intervention.platforms",
         "amount_cents": 10 * M_EUR,
         "reason": "more platforms in 2010",
+        "years": [{"year": 2010, "amount_cents": 10 * M_EUR}],
     }
     async with serve(create_app(topics.settings(FundingSettings))) as client:
         first = await client.post(
@@ -236,7 +241,12 @@ async def test_a_transfer_moves_money_keeps_the_envelope_and_never_empties_a_com
         )
         too_much = await client.post(
             "/transfers",
-            json={**body, "from_line_id": "animation", "amount_cents": 51 * M_EUR},
+            json={
+                **body,
+                "from_line_id": "animation",
+                "amount_cents": 51 * M_EUR,
+                "years": [{"year": 2010, "amount_cents": 51 * M_EUR}],
+            },
             headers={**STATE, "Idempotency-Key": "t2"},
         )
         by_cdc = await client.post(
