@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from services.contracts.api.commands import contract_commands
 from services.contracts.api.poles import pole_routes
 from services.contracts.api.reads import contract_reads
-from services.contracts.clockwork import ContractMetrics, fire_due, refresh_gauges
+from services.contracts.clockwork import ContractMetrics, fire_due, fire_lapses, refresh_gauges
 from services.contracts.handlers import ContractHandlers
 from services.contracts.settings import ContractsSettings
 from services.contracts.store import (
@@ -55,6 +55,11 @@ def create_app(settings: ContractsSettings | None = None, clock: Clock | None = 
         settings.contracts_clock_seconds,
         lambda: fire_due(contracts, contract_queries.due, metrics),
         "contract clock",
+    )
+    runtime.every(
+        settings.contracts_clock_seconds,
+        lambda: fire_lapses(poles, pole_queries.lapsing, metrics),
+        "pôle clock",
     )
     runtime.every(
         settings.metrics_refresh_seconds,

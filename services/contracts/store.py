@@ -143,3 +143,7 @@ class PoleQueries:
         query = state_filter(status=status, region_codes=region)
         found = self.collection.find(query).sort("_id", 1)
         return [PoleRecord.model_validate(d["state"]) for d in await found.to_list(None)]
+
+    async def lapsing(self, now: datetime) -> list[str]:
+        """The pôles whose label lapses at ``now`` and has not yet (a few group-3 pôles)."""
+        return [p.pole_id for p in await self.find(status="reconfiguring") if p.lapse_due(now)]

@@ -2,25 +2,27 @@
 
 At startup the reference list gives the 2008 situation: the 58 pôles confirmed for 2009-2011 may
 have a contract; the 13 group-3 pôles keep the label until end-2009 but get no contract
-(``reconfiguring``); the six ecotech pôles are ``candidate``s. The State then records the label
-decisions of 11 May 2010 (labelled, renewed, delabelled); each takes effect at the start of its
-day (Europe/Paris) and is published on ``contracts.pole``.
+(``reconfiguring``); the six ecotech pôles are ``candidate``s. On 1 January 2010 00:00 (Paris)
+the label of each group-3 pôle still ``reconfiguring`` lapses (``lapsed``: a clock event,
+``PoleLabelLapsed``, raised once by the pôle clock). The State then records the label decisions
+of 11 May 2010 (labelled, renewed, delabelled); each takes effect at the start of its day
+(Europe/Paris) and is published on ``contracts.pole``.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from services.contracts.domain.calendar import day_start, year_start
 from shared.decision import Decision
 from shared.errors import Conflict
-from shared.events.contracts import PoleDelabelled, PoleLabelled, PoleRenewed
+from shared.events.contracts import PoleDelabelled, PoleLabelLapsed, PoleLabelled, PoleRenewed
 from shared.reference.poles import GROUP_3_2008, Pole
 
-LabelStatus = Literal["labelled", "reconfiguring", "candidate", "delabelled"]
+LabelStatus = Literal["labelled", "reconfiguring", "lapsed", "candidate", "delabelled"]
 LabelDecision = Literal["labelled", "renewed", "delabelled"]
 
 PHASE_1_EVALUATION = date(2008, 6, 18)
@@ -112,8 +114,8 @@ class PoleRecord(BaseModel):
         """The pôle's new label, the event that tells it, and the command's answer."""
         allowed_from: dict[LabelDecision, tuple[LabelStatus, ...]] = {
             "labelled": ("candidate",),
-            "renewed": ("reconfiguring",),
-            "delabelled": ("labelled", "reconfiguring"),
+            "renewed": ("reconfiguring", "lapsed"),
+            "delabelled": ("labelled", "reconfiguring", "lapsed"),
         }
         if self.status not in allowed_from[decision]:
             raise Conflict(f"{self.pole_id} is {self.status}: it cannot be {decision}")
@@ -125,7 +127,36 @@ class PoleRecord(BaseModel):
         self.history.append(
             LabelChange(status=self.status, effective_at=effective_at, reference=reference)
         )
-        facts = {
+        event = {"labelled": PoleLabelled, "renewed": PoleRenewed, "delabelled": PoleDelabelled}
+        told = event[decision](**self._facts(decided_on, effective_at, reference))
+        answer = {"pole_id": self.pole_id, "status": self.status, "events": [told.type_name]}
+        return Decision.of(self, [told], answer)
+
+    def lapse_due(self, now: datetime) -> bool:
+        return (
+            self.status == "reconfiguring"
+            and self.label_until is not None
+            and now >= self.label_until
+        )
+
+    def lapse(self, now: datetime) -> Decision[PoleRecord] | None:
+        """A group-3 pôle not renewed by the end of its label: ``lapsed`` from ``label_until``
+        (1 January 2010 00:00, Paris), told once by ``PoleLabelLapsed``; None when not due (or
+        already told: the status changes in the same save)."""
+        if not self.lapse_due(now):
+            return None
+        assert self.label_until is not None
+        effective_at = self.label_until
+        reference = "label kept until end-2009 by the phase 1 evaluation; not renewed by then"
+        self.status = "lapsed"
+        self.history.append(
+            LabelChange(status="lapsed", effective_at=effective_at, reference=reference)
+        )
+        told = PoleLabelLapsed(**self._facts(PHASE_1_EVALUATION, effective_at, reference))
+        return Decision.of(self, [told])
+
+    def _facts(self, decided_on: date, effective_at: datetime, reference: str) -> dict[str, Any]:
+        return {
             "pole_id": self.pole_id,
             "pole_name": self.name,
             "region_codes": self.region_codes,
@@ -133,7 +164,3 @@ class PoleRecord(BaseModel):
             "effective_at": effective_at,
             "reference": reference,
         }
-        event = {"labelled": PoleLabelled, "renewed": PoleRenewed, "delabelled": PoleDelabelled}
-        told = event[decision](**facts)
-        answer = {"pole_id": self.pole_id, "status": self.status, "events": [told.type_name]}
-        return Decision.of(self, [told], answer)

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from services.contracts.domain.calendar import default_signature_deadline
 from services.contracts.domain.contract import Contract
+from services.contracts.domain.pole import PoleRecord
 from services.contracts.domain.terms import PartyInput, Terms
 from services.contracts.handlers import Command, ContractHandlers, ContractsOfPole, DraftRequest
 from services.contracts.store import CONTRACTS, POLES, ContractRepository, PoleRepository
@@ -35,6 +36,11 @@ class InMemory:
             for contract_id, document in sorted(self.contract_store.documents.items())
             if (at := document["state"]["next_clock_at"]) is not None and at <= now
         ]
+
+    async def lapsing(self, now: datetime) -> list[str]:
+        """What ``PoleQueries.lapsing`` finds: the pôles whose label lapses at ``now``."""
+        records = map(PoleRecord.model_validate, self.pole_store.states())
+        return [record.pole_id for record in records if record.lapse_due(now)]
 
 
 def contracts_of_pole(store: MemoryAggregates) -> ContractsOfPole:

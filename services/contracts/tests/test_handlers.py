@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 from prometheus_client import CollectorRegistry
 
-from services.contracts.clockwork import ContractMetrics, fire_due
+from services.contracts.clockwork import ContractMetrics, fire_due, fire_lapses
 from services.contracts.domain import signatures
 from services.contracts.domain.terms import Roadmap
 from services.contracts.tests.builders import (
@@ -22,8 +22,13 @@ from services.contracts.tests.builders import (
 from services.contracts.tests.in_memory import InMemory, command, draft, draft_request, in_memory
 from shared.decision import Answer
 from shared.errors import Conflict, Invalid, NotFound
-from shared.events.contracts import ContractDrafted, PoleLabelled, SignatureOverdue
-from shared.reference.poles import all_poles
+from shared.events.contracts import (
+    ContractDrafted,
+    PoleLabelLapsed,
+    PoleLabelled,
+    SignatureOverdue,
+)
+from shared.reference.poles import GROUP_3_2008, RENEWED_2010, all_poles
 
 CONTRACT_ID = f"contract:{POLE}:2009"
 OWN_POLE = command(f"pole:{POLE}")
@@ -178,3 +183,23 @@ async def test_the_clock_raises_a_signature_overdue_once() -> None:
     state = service.contract_store.documents[CONTRACT_ID]["state"]
     assert state["next_clock_at"] is None
     assert state["history"][-1]["type"] == SignatureOverdue.type_name
+
+
+async def test_the_pole_clock_lapses_the_group_3_labels_once_on_1_january_2010() -> None:
+    service = await in_memory(paris(2009, 12, 31, 23, 59, 59))
+    metrics = ContractMetrics(CollectorRegistry())
+    assert await fire_lapses(service.poles, service.lapsing, metrics) == 0
+    await service.handlers.decide_label(
+        command("state"), RENEWED_2010[0], "renewed", paris(2009, 12, 1).date(), "early renewal"
+    )
+    service.clock.set(paris(2010, 1, 1))
+    assert await fire_lapses(service.poles, service.lapsing, metrics) == 12
+    assert (
+        await fire_lapses(service.poles, service.lapsing, metrics) == 0
+    )  # a restart, another pass
+    lapsed = [e for e in service.pole_store.published if e.type == PoleLabelLapsed.type_name]
+    assert len(lapsed) == 12
+    assert {e.key for e in lapsed} == set(GROUP_3_2008) - {RENEWED_2010[0]}
+    assert metrics.clock_events.labels(PoleLabelLapsed.type_name)._value.get() == 12
+    statuses = {p: service.pole_store.documents[p]["state"]["status"] for p in GROUP_3_2008}
+    assert sorted(statuses.values()) == ["labelled"] + ["lapsed"] * 12

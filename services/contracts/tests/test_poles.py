@@ -10,7 +10,7 @@ import pytest
 from services.contracts.domain.pole import PoleRecord
 from services.contracts.tests.builders import paris
 from shared.errors import Conflict
-from shared.events.contracts import PoleDelabelled, PoleLabelled, PoleRenewed
+from shared.events.contracts import PoleDelabelled, PoleLabelLapsed, PoleLabelled, PoleRenewed
 from shared.reference.poles import DELABELLED_2010, RENEWED_2010, all_poles, poles_by_id
 
 CIADT = date(2010, 5, 11)
@@ -86,3 +86,37 @@ def test_a_decision_is_taken_once() -> None:
     pole.decide("labelled", CIADT, "x")
     with pytest.raises(Conflict):
         pole.decide("labelled", CIADT, "x")
+
+
+def test_a_group_3_label_lapses_once_on_1_january_2010_paris() -> None:
+    pole = record(RENEWED_2010[0])
+    assert pole.lapse(paris(2009, 12, 31, 23, 59, 59)) is None
+    decision = pole.lapse(paris(2010, 1, 1))
+    assert decision is not None
+    [event] = decision.events
+    assert isinstance(event, PoleLabelLapsed)
+    assert event.effective_at == paris(2010, 1, 1)
+    assert event.pole_id == pole.pole_id
+    assert pole.status == "lapsed"
+    assert pole.lapse(paris(2010, 1, 2)) is None
+
+
+def test_a_lapsed_pole_is_renewed_or_delabelled_by_the_ciadt() -> None:
+    renewed, delabelled = record(RENEWED_2010[0]), record(DELABELLED_2010[0])
+    for pole in (renewed, delabelled):
+        pole.lapse(paris(2010, 1, 1))
+    renewed.decide("renewed", CIADT, "CIADT of 11 May 2010")
+    delabelled.decide("delabelled", CIADT, "CIADT of 11 May 2010")
+    assert (renewed.status, delabelled.status) == ("labelled", "delabelled")
+    assert renewed.may_contract_at(paris(2010, 5, 11))
+    assert [c.status for c in renewed.history] == [
+        "labelled",
+        "reconfiguring",
+        "lapsed",
+        "labelled",
+    ]
+
+
+def test_only_group_3_poles_lapse() -> None:
+    for pole_id in ("aerospace-valley", ecotech_id()):
+        assert record(pole_id).lapse(paris(2010, 1, 1)) is None
