@@ -132,7 +132,7 @@ async def test_a_selected_platform_commits_its_grant_once_and_asks_the_cdc_for_i
             topics, selected("D-1", 3 * M_EUR, investment_cents=M_EUR), key="D-1", event_id=event.id
         )
         [made] = await eventually(lambda: commitments(client, line_id="intervention.platforms"))
-        financing = (await client.get("/financings/D-1", headers=auth("cdc"))).json()
+        financing = await eventually(lambda: _financing(client, "D-1"))
         platforms = await line(client, "intervention.platforms")
         published = await read_events(
             topics,
@@ -160,6 +160,11 @@ async def test_a_selected_platform_commits_its_grant_once_and_asks_the_cdc_for_i
     ]
     assert len({e.id for e in of_type("funding.commitment.made.v1")(made_events)}) == 1
     assert {e.data["dossier_id"] for e in published} == {"D-1"}
+
+
+async def _financing(client: httpx.AsyncClient, dossier_id: str) -> dict[str, Any] | None:
+    response = await client.get(f"/financings/{dossier_id}", headers=auth("cdc"))
+    return response.json() if response.status_code == 200 else None
 
 
 async def _ledger(client: httpx.AsyncClient, financer: str) -> dict[str, Any] | None:
