@@ -7,7 +7,7 @@ import pytest
 
 from services.contracts.app import create_app
 from services.contracts.settings import ContractsSettings
-from services.contracts.tests.builders import paris, terms_json
+from services.contracts.tests.builders import POLE, paris, terms_json
 from services.contracts.tests.http_flow import (
     CONTRACT_ID,
     POLE_AUTH,
@@ -22,6 +22,7 @@ from tests.support.kafka import read_events
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
 STATE = auth("state", subject="dgcis")
+CORRESPONDENT = auth(f"correspondent:{POLE}", subject="correspondent")
 
 
 async def test_the_2012_extension_keeps_each_versions_targets(isolation: Isolation) -> None:
@@ -40,8 +41,9 @@ async def test_the_2012_extension_keeps_each_versions_targets(isolation: Isolati
         hidden = await client.get(f"/contracts/{CONTRACT_ID}", headers=auth("cdc"))
         assert hidden.json()["reports"] == []
         validation = f"/contracts/{CONTRACT_ID}/reports/2009/validation"
-        assert (await client.post(validation, headers=STATE)).status_code == 200
-        again = await client.post(validation, headers=STATE)
+        assert (await client.post(validation, headers=STATE)).status_code == 403
+        assert (await client.post(validation, headers=CORRESPONDENT)).status_code == 200
+        again = await client.post(validation, headers=CORRESPONDENT)
         assert again.status_code == 409
         assert "validated once" in again.json()["detail"]
 

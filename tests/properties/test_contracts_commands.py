@@ -60,6 +60,7 @@ ROLES = [
     frozenset({"pole:minalogic"}),
     frozenset({"region:73"}),
     frozenset({"cdc"}),
+    frozenset({f"correspondent:{builders.POLE}"}),
 ]
 STAGES = [builders.drafted, builders.open_contract, builders.active_contract]
 NOW = builders.paris(2010, 3, 1)
@@ -89,12 +90,12 @@ commands: st.SearchStrategy[tuple[str, Decide]] = st.one_of(
         )
     ),
     st.integers(2005, 2020).map(
-        lambda p: ("validate", lambda c, r, t: execution.validate_report(c, p, t))
+        lambda p: ("validate", lambda c, r, t: execution.validate_report(c, p, r, t))
     ),
     st.tuples(st.integers(2005, 2020), valid(SendBackBody)).map(
         lambda pb: (
             "send-back",
-            lambda c, r, t: execution.send_back_report(c, pb[0], pb[1].reason, t),
+            lambda c, r, t: execution.send_back_report(c, pb[0], pb[1].reason, r, t),
         )
     ),
     st.sampled_from(["M1", "M2", "nope"]).map(

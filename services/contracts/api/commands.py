@@ -45,6 +45,7 @@ def contract_commands(handlers: ContractHandlers, authenticate: Authenticate) ->
     Signer = Annotated[Command, as_command("state", "region:*", "pole:*")]
     Pole = Annotated[Command, as_command("pole:*")]
     State = Annotated[Command, as_command("state")]
+    Correspondent = Annotated[Command, as_command("correspondent:*")]
 
     @router.post("", status_code=status.HTTP_201_CREATED, summary="Draft a pôle's contract")
     async def draft(body: DraftBody, command: Author) -> Answer:
@@ -106,20 +107,30 @@ def contract_commands(handlers: ContractHandlers, authenticate: Authenticate) ->
             lambda c, now: execution.report_indicators(c, body.period, values, command.roles, now),
         )
 
-    @router.post("/{contract_id}/reports/{period}/validation", summary="Validate a report")
-    async def validate(contract_id: str, period: int, command: State) -> Answer:
+    @router.post(
+        "/{contract_id}/reports/{period}/validation",
+        summary="Validate a report",
+        description="Only the pôle's State correspondent (`correspondent:<pole id>`).",
+    )
+    async def validate(contract_id: str, period: int, command: Correspondent) -> Answer:
         return await handlers.change(
-            command, contract_id, lambda c, now: execution.validate_report(c, period, now)
+            command,
+            contract_id,
+            lambda c, now: execution.validate_report(c, period, command.roles, now),
         )
 
-    @router.post("/{contract_id}/reports/{period}/send-back", summary="Send a report back")
+    @router.post(
+        "/{contract_id}/reports/{period}/send-back",
+        summary="Send a report back",
+        description="Only the pôle's State correspondent (`correspondent:<pole id>`).",
+    )
     async def send_back(
-        contract_id: str, period: int, body: SendBackBody, command: State
+        contract_id: str, period: int, body: SendBackBody, command: Correspondent
     ) -> Answer:
         return await handlers.change(
             command,
             contract_id,
-            lambda c, now: execution.send_back_report(c, period, body.reason, now),
+            lambda c, now: execution.send_back_report(c, period, body.reason, command.roles, now),
         )
 
     @router.post("/{contract_id}/milestones/{milestone_id}/done", summary="Mark a milestone done")

@@ -81,7 +81,16 @@ def _submitted(contract: Contract, period: int) -> Report:
     return report
 
 
-def validate_report(contract: Contract, period: int, now: datetime) -> Decision[Contract]:
+def _correspondent(contract: Contract, roles: frozenset[str]) -> None:
+    """Only the pôle's State correspondent decides on its reports (not any ``state`` token)."""
+    if f"correspondent:{contract.pole_id}" not in roles:
+        raise Forbidden(f"only correspondent:{contract.pole_id} decides on this pôle's reports")
+
+
+def validate_report(
+    contract: Contract, period: int, roles: frozenset[str], now: datetime
+) -> Decision[Contract]:
+    _correspondent(contract, roles)
     report = _submitted(contract, period)
     report.status, report.decided_at = "validated", now
     return decided(
@@ -91,8 +100,9 @@ def validate_report(contract: Contract, period: int, now: datetime) -> Decision[
 
 
 def send_back_report(
-    contract: Contract, period: int, reason: str, now: datetime
+    contract: Contract, period: int, reason: str, roles: frozenset[str], now: datetime
 ) -> Decision[Contract]:
+    _correspondent(contract, roles)
     report = _submitted(contract, period)
     report.status, report.decided_at, report.reason = "sent-back", now, reason
     return decided(

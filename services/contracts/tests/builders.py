@@ -16,6 +16,7 @@ POLE = "aerospace-valley"
 REGIONS = ("73", "72")
 STATE = frozenset({"state"})
 OWN_POLE = frozenset({f"pole:{POLE}"})
+CORRESPONDENT = frozenset({f"correspondent:{POLE}"})
 ALL_PARTY_IDS = ("state", f"pole:{POLE}", "region:73", "region:72", "department:31")
 
 

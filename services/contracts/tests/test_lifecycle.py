@@ -12,6 +12,7 @@ from services.contracts.domain.progress import progress
 from services.contracts.domain.terms import Roadmap, Terms
 from services.contracts.tests.builders import (
     ALL_PARTY_IDS,
+    CORRESPONDENT,
     OWN_POLE,
     POLE,
     active_contract,
@@ -87,7 +88,7 @@ def test_report_validate_amend_evaluate_close() -> None:
     assert kinds(
         execution.report_indicators(contract, 2009, value, OWN_POLE, paris(2010, 1, 10))
     ) == ["indicator-reported"]
-    assert kinds(execution.validate_report(contract, 2009, paris(2010, 1, 20))) == [
+    assert kinds(execution.validate_report(contract, 2009, CORRESPONDENT, paris(2010, 1, 20))) == [
         "report-validated"
     ]
     extended = Terms.model_validate(terms_json(end_year=2012))
@@ -106,7 +107,7 @@ def test_progress_reads_against_either_version() -> None:
     contract = active_contract()
     value = [IndicatorValue(indicator_id="I1", value=375)]
     execution.report_indicators(contract, 2009, value, OWN_POLE, paris(2010, 1, 10))
-    execution.validate_report(contract, 2009, paris(2010, 1, 20))
+    execution.validate_report(contract, 2009, CORRESPONDENT, paris(2010, 1, 20))
     raised = terms_json(end_year=2012)
     raised["programmes"][0]["indicators"][0]["targets"]["2009"] = 400
     execution.amend(contract, Terms.model_validate(raised), 2012, "new targets", paris(2010, 6, 1))

@@ -10,6 +10,7 @@ import pytest
 from services.contracts.domain import execution, signatures
 from services.contracts.domain.terms import PartyInput, Roadmap, Terms, check_terms, to_parties
 from services.contracts.tests.builders import (
+    CORRESPONDENT,
     OWN_POLE,
     POLE,
     REGIONS,
@@ -106,9 +107,9 @@ def test_a_report_is_validated_once() -> None:
     execution.report_indicators(contract, 2009, values, OWN_POLE, paris(2010, 1, 5))
     with pytest.raises(Conflict, match="submitted"):
         execution.report_indicators(contract, 2009, values, OWN_POLE, paris(2010, 1, 6))
-    execution.validate_report(contract, 2009, paris(2010, 1, 7))
+    execution.validate_report(contract, 2009, CORRESPONDENT, paris(2010, 1, 7))
     with pytest.raises(Conflict, match="validated once"):
-        execution.validate_report(contract, 2009, paris(2010, 1, 8))
+        execution.validate_report(contract, 2009, CORRESPONDENT, paris(2010, 1, 8))
     with pytest.raises(Conflict, match="validated"):
         execution.report_indicators(contract, 2009, values, OWN_POLE, paris(2010, 1, 9))
 
@@ -117,11 +118,13 @@ def test_a_sent_back_report_is_filed_again() -> None:
     contract = active_contract()
     values = [IndicatorValue(indicator_id="I1", value=320)]
     execution.report_indicators(contract, 2009, values, OWN_POLE, paris(2010, 1, 5))
-    execution.send_back_report(contract, 2009, "count members, not contacts", paris(2010, 1, 6))
+    execution.send_back_report(
+        contract, 2009, "count members, not contacts", CORRESPONDENT, paris(2010, 1, 6)
+    )
     with pytest.raises(Conflict, match="sent back"):
-        execution.validate_report(contract, 2009, paris(2010, 1, 7))
+        execution.validate_report(contract, 2009, CORRESPONDENT, paris(2010, 1, 7))
     execution.report_indicators(contract, 2009, values, OWN_POLE, paris(2010, 1, 8))
-    assert execution.validate_report(contract, 2009, paris(2010, 1, 9))
+    assert execution.validate_report(contract, 2009, CORRESPONDENT, paris(2010, 1, 9))
 
 
 def test_bad_reports_are_refused_naming_the_field() -> None:
@@ -143,7 +146,7 @@ def test_bad_reports_are_refused_naming_the_field() -> None:
     with pytest.raises(Forbidden):
         execution.report_indicators(contract, 2009, [], STATE, paris(2010, 1, 5))
     with pytest.raises(NotFound):
-        execution.validate_report(contract, 2010, paris(2011, 1, 5))
+        execution.validate_report(contract, 2010, CORRESPONDENT, paris(2011, 1, 5))
 
 
 def test_amendments_need_an_active_contract_and_a_period_to_2012_at_most() -> None:
@@ -227,3 +230,16 @@ def test_terms_are_checked(change: Any, loc: tuple[str | int, ...]) -> None:
     with pytest.raises(Invalid) as error:
         check_terms(Terms.model_validate(given), contract.parties, 2009, 2011)
     assert loc in locs(error)
+
+
+def test_only_the_poles_correspondent_validates_or_sends_back_its_report() -> None:
+    contract = active_contract()
+    values = [IndicatorValue(indicator_id="I1", value=320)]
+    execution.report_indicators(contract, 2009, values, OWN_POLE, paris(2010, 1, 5))
+    for roles in (STATE, OWN_POLE, frozenset({"correspondent:minalogic"})):
+        with pytest.raises(Forbidden, match="correspondent"):
+            execution.validate_report(contract, 2009, roles, paris(2010, 1, 7))
+        with pytest.raises(Forbidden, match="correspondent"):
+            execution.send_back_report(contract, 2009, "no", roles, paris(2010, 1, 7))
+    assert contract.report(2009).status == "submitted"  # type: ignore[union-attr]
+    execution.validate_report(contract, 2009, CORRESPONDENT, paris(2010, 1, 7))
