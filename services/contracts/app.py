@@ -5,7 +5,9 @@ from __future__ import annotations
 import uvicorn
 from fastapi import FastAPI
 
+from services.contracts import reactions
 from services.contracts.api.commands import contract_commands
+from services.contracts.api.correspondents import correspondent_routes
 from services.contracts.api.poles import pole_routes
 from services.contracts.api.reads import contract_reads
 from services.contracts.clockwork import ContractMetrics, fire_due, fire_lapses, refresh_gauges
@@ -13,9 +15,11 @@ from services.contracts.handlers import ContractHandlers
 from services.contracts.settings import ContractsSettings
 from services.contracts.store import (
     CONTRACTS,
+    MONEY,
     POLES,
     ContractQueries,
     ContractRepository,
+    MoneyRepository,
     PoleQueries,
     PoleRepository,
 )
@@ -37,6 +41,7 @@ def create_app(settings: ContractsSettings | None = None, clock: Clock | None = 
         AggregateStore(runtime.db[CONTRACTS], runtime.wake_relay), runtime.clock
     )
     poles = PoleRepository(AggregateStore(runtime.db[POLES], runtime.wake_relay), runtime.clock)
+    money = MoneyRepository(AggregateStore(runtime.db[MONEY]), runtime.clock)
     contract_queries = ContractQueries(runtime.db[CONTRACTS])
     pole_queries = PoleQueries(runtime.db[POLES])
     runtime.outbox_relay([CONTRACTS, POLES])
@@ -66,6 +71,7 @@ def create_app(settings: ContractsSettings | None = None, clock: Clock | None = 
         lambda: refresh_gauges(contract_queries, runtime.clock, metrics),
         "contract gauges",
     )
+    runtime.consume(reactions.TOPICS, reactions.reactions(reactions.MoneyFollower(money)))
     runtime.declare_publications({CONTRACTS_CONTRACT: CONTRACT_EVENTS, CONTRACTS_POLE: POLE_EVENTS})
     authenticate = authenticator(settings.auth_secret.get_secret_value())
     return create_service_app(
@@ -77,6 +83,7 @@ def create_app(settings: ContractsSettings | None = None, clock: Clock | None = 
             contract_commands(handlers, authenticate),
             contract_reads(contracts, contract_queries, runtime.clock, authenticate),
             pole_routes(handlers, pole_queries, authenticate),
+            correspondent_routes(contract_queries, money, runtime.clock, authenticate),
         ],
     )
 

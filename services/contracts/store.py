@@ -19,6 +19,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from services.contracts.domain.clocks import next_clock_at
 from services.contracts.domain.contract import Contract
+from services.contracts.domain.money import PoleMoney
 from services.contracts.domain.pole import PoleRecord
 from shared.clock import Clock
 from shared.decision import Decision
@@ -30,6 +31,7 @@ from shared.store import ConcurrencyConflict, Document
 SERVICE = "contracts"
 CONTRACTS = "contracts"
 POLES = "poles"
+MONEY = "pole_money"
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -90,6 +92,13 @@ class PoleRepository(ServiceRepository[PoleRecord]):
             record = Decision.of(PoleRecord.from_reference(pole))
             with contextlib.suppress(ConcurrencyConflict):  # another instance inserted it
                 await self.add(pole.id, record, self.clock.now())
+
+
+class MoneyRepository(ServiceRepository[PoleMoney]):
+    """Each pôle's money as funding reports it (``services.contracts.reactions``)."""
+
+    def __init__(self, aggregates: Aggregates, clock: Clock) -> None:
+        super().__init__(aggregates, PoleMoney, clock, "money of pôle")
 
 
 def state_filter(**values: str | None) -> Document:
