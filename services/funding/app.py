@@ -22,6 +22,7 @@ from services.funding.settings import FundingSettings
 from services.funding.store import OUTBOX_COLLECTIONS, FundingStore
 from services.funding.views import BudgetViews
 from shared.auth import authenticator
+from shared.clock import Clock
 from shared.events.funding import (
     CommitmentDecommitted,
     CommitmentMade,
@@ -52,10 +53,13 @@ lines and sub-lines, commitments and payments, and the other financers' ledgers.
 on a line never exceeds the line; every change to money is an event."""
 
 
-def create_app(settings: FundingSettings | None = None) -> FastAPI:
+def create_app(settings: FundingSettings | None = None, clock: Clock | None = None) -> FastAPI:
+    """``clock`` replaces the runtime's clock: the one way tests set the domain's time."""
     settings = settings or FundingSettings()
     envelope = load_envelope(settings.envelope_file)
     runtime = build_runtime(settings)
+    if clock is not None:
+        runtime.clock = clock
     store = FundingStore(
         runtime.db, runtime.wake_relay, runtime.clock, attempts=settings.commit_attempts
     )

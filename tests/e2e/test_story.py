@@ -1,5 +1,6 @@
-"""The Pôles 2.0 story, shortened (six dossiers, five contracts, three label decisions), through
-the same steps as ``make demo``: the four services run in this process on the test broker and
+"""The Pôles 2.0 story, shortened (seven dossiers, five contracts, three label decisions, one FUI
+call with two projects, one agency commitment, the 2012 amendment), through the same steps as
+``make demo``: the four services run in this process on the test broker and
 store, calls and contracts on one ManualClock that the story moves, and the story's own webhook
 receiver and SMTP server listen on loopback. Then the story's invariants must hold."""
 
@@ -23,13 +24,14 @@ from services.notify.app import create_app as notify_app
 from services.notify.settings import NotifySettings
 from shared.clock import ManualClock
 from tests.story.cast import Cast
-from tests.story.expectations import Expected, settle
+from tests.story.expectations import Expected, check_budget, settle
 from tests.story.figures import Figures, gather
 from tests.story.platform import Commands, Platform, Tokens, send
+from tests.story.report_text import render_text
 from tests.story.scale import SHORT
 from tests.story.schedule import START, run_story
 from tests.story.timeline import ManualTimeline
-from tests.story.topics import read_topics
+from tests.story.topics import TopicContents, read_topics
 from tests.support.infra import AUTH_SECRET, Isolation, kafka_admin, serve
 from tests.support.sinks import Receivers
 
@@ -43,6 +45,7 @@ class Told:
     figures: Figures
     wanted: Expected
     lines: list[str]
+    contents: TopicContents
 
 
 @asynccontextmanager
@@ -53,7 +56,7 @@ async def short_story(isolation: Isolation) -> AsyncIterator[Told]:
     clock = ManualClock(START)
     apps = (
         calls_app(isolation.settings(CallsSettings, calls_close_check_seconds=0.05), clock=clock),
-        funding_app(isolation.settings(FundingSettings)),
+        funding_app(isolation.settings(FundingSettings), clock=clock),
         contracts_app(
             isolation.settings(ContractsSettings, contracts_clock_seconds=0.05), clock=clock
         ),
@@ -89,7 +92,7 @@ async def short_story(isolation: Isolation) -> AsyncIterator[Told]:
                 receivers, lambda: read_topics(kafka, prefix), seconds=30
             )
             figures = await gather(platform, cast, contents, wanted)
-            yield Told(platform, cast, figures, wanted, lines)
+            yield Told(platform, cast, figures, wanted, lines, contents)
     finally:
         await receivers.stop()
 
@@ -97,20 +100,35 @@ async def short_story(isolation: Isolation) -> AsyncIterator[Told]:
 async def test_a_short_story_keeps_the_invariants_of_phase_2(isolation: Isolation) -> None:
     async with short_story(isolation) as told:
         print("\n".join(told.lines))  # the story as it went, shown if an assertion fails
-        p, figures = told.platform, told.figures
+        print(render_text(told.figures))
+        p, figures, cast = told.platform, told.figures, told.cast
         state = p.tokens("state")
 
-        for line in figures.lines:  # no budget line over its amount
-            assert 0 <= line.paid <= line.committed <= line.amount, line
+        check_budget(figures, 0.0)  # no line over its amount, nothing paid beyond committed
 
         dossiers = await send(p.calls, "GET", "/calls/PF-2008/dossiers?limit=500", state)
-        selected = {d["dossier_id"] for d in dossiers if d["status"] == "selected"}
-        assert len(selected) == SHORT.selected_2009 + SHORT.selected_2010
+        status = {d["dossier_id"]: d["status"] for d in dossiers}
+        declined = cast.dossier_id(next(d for d in cast.dossiers if d.declined_by_region))
+        oversized = cast.dossier_id(next(d for d in cast.dossiers if d.oversized_cents))
+        assert status[declined] == status[oversized] == "funding-refused"
+        funded = {i for i, s in status.items() if s == "funded"}
+        assert len(funded) == SHORT.selected_2009
+        for dossier_id, reason in (
+            (declined, "financer-declined"),
+            (oversized, "over-yearly-ceiling"),
+        ):
+            read = await send(p.calls, "GET", f"/dossiers/{dossier_id}", state)
+            assert reason in str(read), read  # the dossier says why
         commitments: list[dict[str, Any]] = await send(
             p.funding, "GET", "/commitments?line_id=intervention.platforms", state
         )
         per_dossier = Counter(c["dossier_id"] for c in commitments)
-        assert per_dossier == Counter(selected)  # one commitment per selected dossier
+        assert per_dossier == Counter([*funded, declined])  # the line refused the oversized one
+        types = Counter(e.type for e in told.contents.events["calls.dossier"])
+        assert types["calls.dossier.funding-refused.v1"] == 2
+        assert types["calls.dossier.funded.v1"] == SHORT.selected_2009 + 2  # + the 2 projects
+        told_contacts = [d.contact_email for d in cast.refused_platforms()]
+        assert all(told.wanted.mails[address] for address in told_contacts)
 
         hooks = p.receivers.webhooks
         assert hooks.refused == 0
@@ -122,22 +140,34 @@ async def test_a_short_story_keeps_the_invariants_of_phase_2(isolation: Isolatio
         assert told.wanted.webhook_event_ids
 
         board = await send(p.contracts, "GET", "/dashboards/signatures", state)
-        assert board["totals"]["contracts"] == len(told.cast.contracts)
+        assert board["totals"]["contracts"] == len(cast.contracts)
         for row in board["contracts"]:  # every contract signed by all its parties
             assert row["unsigned_party_ids"] == [], row["contract_id"]
             assert all(party["signed"] for party in row["parties"])
 
         assert dict(figures.funnel) == {
-            "submitted in time": 6,
+            "submitted in time": 7,
             "refused late (409)": 1,
-            "eligible": 5,
-            "pre-selected": 3,
-            "studied by the CDC": 3,
-            "selected": 2,
-            "not selected": 1,
+            "eligible": 6,
+            "pre-selected": 5,
+            "studied by the CDC": 5,
+            "selected": 3,
+            "funded": 1,
+            "funding refused": 2,
+            "not selected": 2,
         }
+        fui = dict(figures.fui_funnel)
+        assert (fui["projects filed"], fui["funded"], fui["overlaps flagged"]) == (2, 2, 3)
+        lines = {line.line_id: line for line in figures.lines}
+        assert lines["intervention.rd"].committed == sum(pr.state_cents for pr in cast.projects)
+        assert lines["agencies.anr"].committed == cast.agencies[0].amount_cents
+        assert lines["agencies.anr"].paid > 0
+        assert lines["animation"].committed_by_year[2012] > 0  # the amendment, then 2012 money
+        financers = {f.financer: f for f in figures.financers}
+        for who in ("state", "feder", "region:73"):
+            assert financers[who].paid > 0, who  # every financer commits and pays
         assert figures.contracts["signed late"] == 1  # Minalogic: Rhône-Alpes on 6 July 2009
         assert figures.contracts["signature-overdue events"] == 1
-        late = sum(len(c.late_reports) for c in told.cast.contracts)
+        late = sum(len(c.late_reports) for c in cast.contracts)
         assert figures.contracts["report-overdue events"] == late
         assert figures.ratings == {"très performant": 2, "moins performant": 2, "performant": 1}

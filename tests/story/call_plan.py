@@ -4,7 +4,7 @@ what the State and the CDC decide. Every amount and choice follows from the doss
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -39,6 +39,10 @@ class DossierPlan:
     preselected: bool = False
     selection_year: int | None = None
     cdc_investment_cents: int = 0
+    oversized_cents: int = 0
+    """Investment added to the one platform whose State share the 2010 ceiling cannot take."""
+    declined_by_region: bool = False
+    """Its region withdraws from the co-financing: the dossier ends ``funding-refused``."""
 
     @property
     def key(self) -> str:
@@ -50,7 +54,7 @@ class DossierPlan:
 
     @property
     def investment_cents(self) -> int:
-        return (2_400_000 + self.rank * 137_000 % 1_600_000) * 100
+        return (2_400_000 + self.rank * 137_000 % 1_600_000) * 100 + self.oversized_cents
 
     @property
     def operation_cents(self) -> int:
@@ -77,6 +81,42 @@ class DossierPlan:
     def study_share_cents(self) -> int:
         """About 200 k€, never more than 80% of the study's cost."""
         return min(STUDY_SHARE_CAP_CENTS, self.study_cost_cents * 80 // 100)
+
+    @property
+    def region_financer(self) -> str:
+        return f"region:{self.lead.seat_region}"
+
+    def financing_plan(self, year: int) -> list[dict[str, Any]]:
+        """The selection's plan (simulated shares): the State's grant in the decision year (the
+        line's yearly ceiling), the CDC's proposed investment, the seat region 20%, FEDER 5% and
+        the carrier's own money, each but the State's spread over the decision year and the
+        next."""
+        total = self.total_cents
+        region = total * 20 // 100 // 100_000 * 100_000
+        feder = total * 5 // 100 // 100_000 * 100_000
+        private = total - self.state_ask_cents - self.cdc_investment_cents - region - feder
+        shares = [("state", [(year, self.state_ask_cents)])]
+        for financer, cents in (
+            ("cdc", self.cdc_investment_cents),
+            (self.region_financer, region),
+            ("feder", feder),
+            ("private", private),
+        ):
+            if cents > 0:
+                shares.append((financer, [(year, cents // 2), (year + 1, cents - cents // 2)]))
+        return [
+            {
+                "financer": financer,
+                "years": [{"year": y, "amount_cents": c} for y, c in years if c > 0],
+            }
+            for financer, years in shares
+        ]
+
+    def co_financers(self) -> list[str]:
+        """Who is asked to commit its share (the State commits on its line, the carrier at
+        once)."""
+        cdc = ["cdc"] if self.cdc_investment_cents else []
+        return [*cdc, self.region_financer, "feder"]
 
     def content(self) -> dict[str, Any]:
         region = self.total_cents * 25 // 100 // 100_000 * 100_000
@@ -152,6 +192,9 @@ def plan_dossiers(scale: Scale) -> list[DossierPlan]:
     preselected = [*world_ranks[: scale.preselected_world_class]]
     preselected += eligible_national[: scale.preselected_national]
     years = _selection_years(scale, len(preselected))
+    chosen_2010 = [preselected[i] for i, year in enumerate(years) if year == 2010]
+    declined = chosen_2010[0] if chosen_2010 else None
+    oversized = chosen_2010[-1] if len(chosen_2010) > 1 else None
     plans = []
     for rank, (lead, round_) in enumerate(filers):
         kind = KINDS[round_ % len(KINDS)]
@@ -167,10 +210,22 @@ def plan_dossiers(scale: Scale) -> list[DossierPlan]:
                 preselected=chosen is not None,
                 selection_year=year,
                 cdc_investment_cents=50_000_000 if chosen is not None and chosen % 3 == 2 else 0,
+                declined_by_region=rank == declined,
             )
         )
+    if oversized is not None:
+        plans[oversized] = _oversized(plans, plans[oversized])
     _check_grants_fit(plans)
     return plans
+
+
+def _oversized(plans: list[DossierPlan], plan: DossierPlan) -> DossierPlan:
+    """``plan`` made big enough that its State share is 5 M€ over what the other 2010
+    selections leave of the 2010 ceiling (simulated: the line refuses it)."""
+    others = sum(p.state_ask_cents for p in plans if p.selection_year == 2010 and p is not plan)
+    wanted = STATE_GRANTS_PER_YEAR_CENTS - others + 500_000_000
+    extra = wanted * 100 // 55 - plan.total_cents + 10_000_000
+    return replace(plan, oversized_cents=extra // 100_000 * 100_000)
 
 
 def _selection_years(scale: Scale, count: int) -> list[int | None]:
@@ -189,7 +244,9 @@ def _selection_years(scale: Scale, count: int) -> list[int | None]:
 
 def _check_grants_fit(plans: list[DossierPlan]) -> None:
     for year in (2009, 2010):
-        granted = sum(p.state_ask_cents for p in plans if p.selection_year == year)
+        granted = sum(
+            p.state_ask_cents for p in plans if p.selection_year == year and not p.oversized_cents
+        )
         if granted > STATE_GRANTS_PER_YEAR_CENTS:
             raise ValueError(f"the {year} grants ({granted} cents) exceed 35 M€")
 

@@ -14,8 +14,9 @@ from tests.story.scale import Rating, Scale, rating_2012
 
 Signing = Literal["spring-2009", "le-bourget", "rhone-alpes", "june-2010"]
 RHONE_ALPES = "82"
-ENVELOPE_YEARS = range(2009, 2012)
-"""The State's animation credits come from the 2009-2011 envelope; 2012 is outside it."""
+ENVELOPE_YEARS = range(2009, 2013)
+"""The State's animation credits come from the envelope: 2009-2011, and 2012 once the CIADT of
+11 May 2010 has amended it (the contracts are extended to 2012 after that)."""
 ANIMATION_EUROS = {"mondial": 350_000, "à vocation mondiale": 300_000, "national": 200_000}
 SEAT_REGION_EUROS, OTHER_REGION_EUROS = 150_000, 50_000
 EXTENSION_REASON = "prolongation de la phase 2 jusqu'en 2012 (CIADT du 11 mai 2010)"

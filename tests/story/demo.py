@@ -14,7 +14,7 @@ import httpx
 from shared.clock import SimulatedClock
 from tests.story import local
 from tests.story.cast import Cast
-from tests.story.expectations import settle
+from tests.story.expectations import check_budget, settle
 from tests.story.figures import Figures, gather
 from tests.story.platform import Commands, Platform, StoryError, Tokens
 from tests.story.report_html import render_html
@@ -118,6 +118,10 @@ async def play(o: Options, receivers: Receivers) -> Figures:
             receivers, lambda: read_topics(local.kafka_as("admin")), 600
         )
         figures = await gather(platform, cast, contents, wanted)
+        say(
+            "Budget checked: "
+            + ", ".join(check_budget(figures, cast.scale.committed_share_at_least))
+        )
         say(await unsubscribe_webhook(platform, cast))
         return figures
 

@@ -9,12 +9,16 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.cloudevents import CloudEvent
+from tests.story.platform import StoryError
 from tests.story.steps.notifications import INTEGRATOR_TYPES, REGION_MAIL, REGION_TYPES
 from tests.story.topics import TopicContents
 from tests.support.sinks import Receivers
+
+if TYPE_CHECKING:
+    from tests.story.figures import Figures
 
 DOSSIER_CONTACT_TYPES = frozenset(
     f"calls.dossier.{what}.v1"
@@ -26,6 +30,8 @@ DOSSIER_CONTACT_TYPES = frozenset(
         "not-preselected",
         "selected",
         "not-selected",
+        "funded",
+        "funding-refused",
     )
 )
 REGION_CODE = "82"
@@ -99,3 +105,34 @@ async def settle(
         if (complete and quiet_enough) or time.monotonic() > deadline:
             return contents, wanted
         await asyncio.sleep(1)
+
+
+def check_budget(figures: Figures, committed_share_at_least: float) -> list[str]:
+    """No line over its amount, paid within committed, and by the end at least
+    ``committed_share_at_least`` of the envelope committed: StoryError otherwise (the story
+    fails loudly rather than print a budget that is wrong)."""
+    wrong = [
+        f"{line.line_id}: amount {line.amount}, committed {line.committed}, paid {line.paid}"
+        for line in figures.lines
+        if not 0 <= line.paid <= line.committed <= line.amount
+    ]
+    wrong += [
+        f"{line.line_id} {year}: paid {paid} > committed {line.committed_by_year.get(year, 0)}"
+        for line in figures.lines
+        for year, paid in line.paid_by_year.items()
+        if paid > line.committed_by_year.get(year, 0)
+    ]
+    envelope = figures.envelope
+    if envelope is None:
+        wrong.append("no envelope totals")
+    elif envelope.committed < envelope.amount * committed_share_at_least:
+        share = envelope.committed / envelope.amount if envelope.amount else 0.0
+        wrong.append(
+            f"only {share:.0%} of the envelope committed, {committed_share_at_least:.0%} expected"
+        )
+    if wrong:
+        raise StoryError("the budget is not what phase 2 was: " + "; ".join(wrong))
+    return [
+        f"{line.line_id}: {line.committed / (line.amount or 1):.0%} committed"
+        for line in figures.lines
+    ]

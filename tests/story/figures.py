@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -16,10 +16,14 @@ from tests.story.call_plan import CALL_ID
 from tests.story.cast import Cast
 from tests.story.expectations import Expected
 from tests.story.platform import Platform, send
+from tests.story.rd_figures import AGENCY_CENTS, FUI_CALLS, PLAY_RATIO, RD_PLAYED_SHARE, M
+from tests.story.rd_plan import fui_call
 from tests.story.topics import TopicContents
 from tests.support.sinks import Receivers
 
-PRESELECTED = {"preselected", "study-commissioned", "study-completed", "selected", "not-selected"}
+SELECTED = ("selected", "funded", "funding-refused")
+PRESELECTED = {"preselected", "study-commissioned", "study-completed", "not-selected", *SELECTED}
+YEARS = (2009, 2010, 2011, 2012)
 
 
 @dataclass(frozen=True)
@@ -29,17 +33,59 @@ class Line:
     amount: int
     committed: int
     paid: int
+    committed_by_year: dict[int, int] = field(default_factory=dict)
+    paid_by_year: dict[int, int] = field(default_factory=dict)
 
     @property
     def left(self) -> int:
         return self.amount - self.committed
 
 
+@dataclass(frozen=True)
+class Financer:
+    financer: str
+    committed: int
+    paid: int
+    committed_by_year: dict[int, int] = field(default_factory=dict)
+    paid_by_year: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def left(self) -> int:
+        """Committed, not yet paid."""
+        return self.committed - self.paid
+
+
+class Money(Protocol):
+    """A line's or a financer's AE and CP, by year and in total."""
+
+    @property
+    def committed(self) -> int: ...
+    @property
+    def paid(self) -> int: ...
+    @property
+    def committed_by_year(self) -> dict[int, int]: ...
+    @property
+    def paid_by_year(self) -> dict[int, int]: ...
+    @property
+    def left(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class Source:
+    what: str
+    value: str
+    source: str | None
+    """None: simulated."""
+
+
 @dataclass
 class Figures:
     lines: list[Line] = field(default_factory=list)
-    promised: dict[str, int] = field(default_factory=dict)
+    envelope: Line | None = None
+    financers: list[Financer] = field(default_factory=list)
     funnel: list[tuple[str, int]] = field(default_factory=list)
+    fui_funnel: list[tuple[str, int]] = field(default_factory=list)
+    sources: list[Source] = field(default_factory=list)
     grants_by_year: dict[int, int] = field(default_factory=dict)
     money: dict[str, int] = field(default_factory=dict)
     contracts: dict[str, int] = field(default_factory=dict)
@@ -50,28 +96,75 @@ class Figures:
     """Topic -> (messages: distinct events, or commands, records)."""
 
 
-async def budget(p: Platform, figures: Figures) -> None:
-    envelope = await send(p.funding, "GET", "/envelope", p.tokens("operator"))
+def _by_year(rows: list[dict[str, Any]], key: str) -> dict[int, int]:
+    return {int(row["year"]): int(row[key]) for row in rows if row.get(key)}
 
-    def walk(line: dict[str, Any], depth: int) -> None:
-        figures.lines.append(
-            Line(
-                line["line_id"],
-                depth,
-                line["amount_cents"],
-                line["committed_cents"],
-                line["paid_cents"],
+
+def _line(row: dict[str, Any], depth: int) -> Line:
+    return Line(
+        row.get("line_id", "the envelope"),
+        depth,
+        row["amount_cents"],
+        row["committed_cents"],
+        row["paid_cents"],
+        _by_year(row["by_year"], "committed_cents"),
+        _by_year(row["by_year"], "paid_cents"),
+    )
+
+
+async def budget(p: Platform, figures: Figures) -> None:
+    """The budget officers' tables: every line's AE and CP by year (``GET /budget/lines``),
+    every financer's (``GET /budget/financers``)."""
+    table = await send(p.funding, "GET", "/budget/lines", p.tokens("operator"))
+    for row in table["lines"]:
+        figures.lines.append(_line(row, 0))
+        figures.lines += [_line(sub, 1) for sub in row.get("sub_lines", [])]
+    figures.envelope = _line({**table["totals"], "line_id": "the envelope"}, 0)
+    for row in await send(p.funding, "GET", "/budget/financers", p.tokens("operator")):
+        figures.financers.append(
+            Financer(
+                row["financer"],
+                row["committed_cents"],
+                row["paid_cents"],
+                _by_year(row["by_year"], "committed_cents"),
+                _by_year(row["by_year"], "paid_cents"),
             )
         )
-        for sub in line.get("sub_lines", []):
-            walk(sub, depth + 1)
 
-    for line in envelope["lines"]:
-        walk(line, 0)
-    by_financer = await send(p.funding, "GET", "/consumption/financer", p.tokens("state"))
-    for row in by_financer:
-        if "promised_cents" in row:
-            figures.promised[row["financer"]] = row["promised_cents"]
+
+def sources() -> list[Source]:
+    """What the money played comes from: sourced figures, or simulated ones."""
+    found = []
+    for fui in FUI_CALLS:
+        found += [
+            Source(f"{fui.call_id} projects selected", f"{fui.projects_selected.value}",
+                   fui.projects_selected.source),
+            Source(f"{fui.call_id} State (FUI)", f"{fui.state_cents.value / M:,.1f} M€",
+                   fui.state_cents.source),
+            Source(f"{fui.call_id} local authorities",
+                   f"{fui.local_authorities_cents.value / M:,.1f} M€",
+                   fui.local_authorities_cents.source),
+            Source(f"{fui.call_id} FEDER", f"{fui.feder_cents.value / M:,.1f} M€",
+                   fui.feder_cents.source),
+        ]  # fmt: skip
+    for agency, years in AGENCY_CENTS.items():
+        for year, figure in years.items():
+            found.append(
+                Source(f"{agency.upper()} {year}", f"{figure.value / M:,.1f} M€", figure.source)
+            )
+    found.append(
+        Source(
+            "FUI amounts as committed",
+            f"x {float(PLAY_RATIO):.3f} (R&D line {float(RD_PLAYED_SHARE):.0%} committed)",
+            None,
+        )
+    )
+    found += [
+        Source("2012 animation credits (CIADT amendment)", "+15.0 M€ from platforms", None),
+        Source("platforms' co-financing shares", "region 20%, FEDER 5%", None),
+        Source("per-project figures", "each project stands for its share of its call", None),
+    ]
+    return found
 
 
 async def call(p: Platform, cast: Cast, figures: Figures) -> None:
@@ -80,7 +173,7 @@ async def call(p: Platform, cast: Cast, figures: Figures) -> None:
     dossiers = await send(p.calls, "GET", f"/calls/{CALL_ID}/dossiers?limit=500", state)
     status = Counter(d["status"] for d in dossiers)
     studied = [d for d in dossiers if d.get("study") and d["study"].get("completed_at")]
-    selected = [d for d in dossiers if d["status"] == "selected"]
+    selected = [d for d in dossiers if d["status"] in SELECTED]
     figures.funnel = [
         ("submitted in time", stats["dossiers_live"]),
         ("refused late (409)", len(cast.late_answers)),
@@ -88,6 +181,8 @@ async def call(p: Platform, cast: Cast, figures: Figures) -> None:
         ("pre-selected", sum(status[s] for s in PRESELECTED)),
         ("studied by the CDC", len(studied)),
         ("selected", len(selected)),
+        ("funded", status["funded"]),
+        ("funding refused", status["funding-refused"]),
         ("not selected", status["not-selected"]),
     ]
     for d in selected:
@@ -100,6 +195,26 @@ async def call(p: Platform, cast: Cast, figures: Figures) -> None:
         "granted (State + CDC)": stats["granted_total_cents"],
         "CDC study shares": sum(d["study"]["cdc_share_cents"] for d in studied),
     }
+
+
+async def fui(p: Platform, cast: Cast, topics: TopicContents, figures: Figures) -> None:
+    """The FUI calls' funnel over every call the story played."""
+    state = p.tokens("state")
+    status: Counter[str] = Counter()
+    for number in cast.scale.fui_calls:
+        call_id = fui_call(number).call_id
+        found = await send(p.calls, "GET", f"/calls/{call_id}/dossiers?limit=500", state)
+        status.update(d["status"] for d in found)
+    flags = topics.events.get("funding.financing", [])
+    figures.fui_funnel = [
+        ("FUI calls", len(cast.scale.fui_calls)),
+        ("projects filed", sum(status.values())),
+        ("projects they stand for", sum(pr.stands_for for pr in cast.projects)),
+        ("selected", sum(status[s] for s in SELECTED)),
+        ("funded", status["funded"]),
+        ("funding refused", status["funding-refused"]),
+        ("overlaps flagged", sum(e.type.endswith("overlap-flagged.v1") for e in flags)),
+    ]
 
 
 async def contracts(p: Platform, topics: TopicContents, figures: Figures) -> None:
@@ -167,6 +282,8 @@ async def gather(p: Platform, cast: Cast, topics: TopicContents, wanted: Expecte
     figures = Figures()
     await budget(p, figures)
     await call(p, cast, figures)
+    await fui(p, cast, topics, figures)
+    figures.sources = sources()
     await contracts(p, topics, figures)
     await notify_counters(p, figures)
     notifications(p.receivers, wanted, figures)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from html import escape
 
 from tests.story.figures import Figures, Line
-from tests.story.report_text import TOPICS_TITLE, m
+from tests.story.report_text import TOPICS_TITLE, budget_tables, m
 
 LABEL_WIDTH, BAR_WIDTH, ROW = 260, 420, 24
 PAID, COMMITTED, LEFT, BAR = "#1f6f8b", "#7fb3c8", "#e4e9ec", "#3b7d4f"
@@ -78,12 +78,22 @@ def render_html(f: Figures) -> str:
         (f"State grants {year}", f"{m(c)} M€") for year, c in sorted(f.grants_by_year.items())
     ]
     ratings = sorted(f.ratings.items(), reverse=True)
+    sources = [
+        (item.what, f"{item.value} · " + (item.source or "SIMULATED (no source gives it)"))
+        for item in f.sources
+    ]
     sections = [
         (
             "The 1,500 M€ envelope: paid, committed, left",
             budget_bars(f.lines) + _table(budget_rows),
         ),
+        (
+            "AE and CP by year, by line and by financer",
+            f"<pre>{escape(chr(10).join(budget_tables(f)))}</pre>",
+        ),
         ("Innovation-platforms call PF-2008", bars(f.funnel) + _table(grants)),
+        ("FUI calls for collaborative R&D projects", bars(f.fui_funnel)),
+        ("Sourced and simulated figures", _table(sources)),
         ("Performance contracts", bars(list(f.contracts.items()))),
         ("Evaluation 2012", bars(ratings)),
         ("Notifications", bars(list(f.notifications.items()))),

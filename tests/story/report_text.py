@@ -3,7 +3,7 @@ two runs print the same report."""
 
 from __future__ import annotations
 
-from tests.story.figures import Figures
+from tests.story.figures import YEARS, Figures, Money
 
 WIDTH = 40
 TOPICS_TITLE = "Events per topic (on calls.command: the commands)"
@@ -17,24 +17,50 @@ def bar(value: int, top: int) -> str:
     return "█" * (round(WIDTH * value / top) if top else 0)
 
 
-def _budget(f: Figures) -> list[str]:
-    rows = [f"{'Budget (M€)':<28}{'amount':>10}{'committed':>11}{'paid':>10}{'left':>10}"]
-    for line in f.lines:
-        name = "  " * line.depth + line.line_id
-        amounts = (line.amount, line.committed, line.paid, line.left)
-        rows.append(
-            f"{name:<28}{m(amounts[0]):>10}{m(amounts[1]):>11}{m(amounts[2]):>10}{m(amounts[3]):>10}"
-        )
-    top = [line for line in f.lines if line.depth == 0]
-    total = [sum(getattr(line, k) for line in top) for k in ("amount", "committed", "paid", "left")]
-    rows.append(
-        f"{'the envelope':<28}{m(total[0]):>10}{m(total[1]):>11}{m(total[2]):>10}{m(total[3]):>10}"
-    )
-    regions = sum(cents for who, cents in f.promised.items() if who.startswith("region:"))
-    others = [f"regions {m(regions)} M€"] + [
-        f"{who} {m(cents)} M€" for who, cents in sorted(f.promised.items()) if ":" not in who
+def _money_table(title: str, rows: list[tuple[str, int | None, Money]], left: str) -> list[str]:
+    """One row per line or financer: its amount (if any), AE and CP by year and in total, and
+    what is left (to commit on a line, to pay for a financer)."""
+    years = "".join(f"{y:>7}" for y in YEARS)
+    width = 7 * len(YEARS) + 9
+    out = [
+        title,
+        f"{'':<36}{'AE (committed)':<{width}}{'CP (paid)':<{width}}",
+        f"{'M€':<26}{'amount':>9} {years}{'total':>8} {years}{'total':>8}{left:>9}",
     ]
-    rows.append("other financers' promises: " + ", ".join(others))
+    for name, amount, row in rows:
+        ae = "".join(f"{m(row.committed_by_year.get(y, 0)):>7}" for y in YEARS)
+        cp = "".join(f"{m(row.paid_by_year.get(y, 0)):>7}" for y in YEARS)
+        shown = "" if amount is None else m(amount)
+        out.append(
+            f"{name:<26}{shown:>9} {ae}{m(row.committed):>8} {cp}{m(row.paid):>8}{m(row.left):>9}"
+        )
+    return out
+
+
+def _budget(f: Figures) -> list[str]:
+    rows: list[tuple[str, int | None, Money]] = [
+        ("  " * line.depth + line.line_id, line.amount, line) for line in f.lines
+    ]
+    if f.envelope is not None:
+        rows.append(("the envelope", f.envelope.amount, f.envelope))
+    return _money_table("Budget by line (GET /budget/lines)", rows, "left")
+
+
+def _financers(f: Figures) -> list[str]:
+    rows: list[tuple[str, int | None, Money]] = [(x.financer, None, x) for x in f.financers]
+    title = "Budget by financer (GET /budget/financers; state: every line, agencies included)"
+    return _money_table(title, rows, "to pay")
+
+
+def budget_tables(f: Figures) -> list[str]:
+    return [*_budget(f), "", *_financers(f)]
+
+
+def _sources(f: Figures) -> list[str]:
+    rows = ["Where the money played comes from (sourced: see shared/reference/FACTS.md)"]
+    for item in f.sources:
+        mark = "sourced  " if item.source else "SIMULATED"
+        rows.append(f"  {mark} {item.what:<42}{item.value}")
     return rows
 
 
@@ -56,7 +82,13 @@ def render_text(f: Figures) -> str:
     sections = [
         ["Pôles 2.0, phase 2 (2009-2012), replayed from outside on the local platform"],
         _budget(f),
+        _financers(f),
         _call(f),
+        _counts(
+            "FUI calls for collaborative R&D projects (played: a few projects per call)",
+            f.fui_funnel,
+        ),
+        _sources(f),
         _counts("Performance contracts", list(f.contracts.items())),
         _counts("Evaluation 2012", ratings),
         _counts("Notifications (the story's receivers)", list(f.notifications.items())),

@@ -92,19 +92,35 @@ class Scale:
     delabelled_2010: tuple[str, ...] = DELABELLED_2010
     late_report_every: int = 9
     """A contract reports a year late when (its rank + the year) is a multiple of this."""
+    fui_calls: tuple[int, ...] = (7, 8, 9, 10, 11, 12, 13, 14)
+    """The FUI calls played (their numbers in ``rd_figures.FUI_CALLS``)."""
+    projects_per_fui_call: int = 3
+    """Projects played per FUI call, each standing for its share of the call's selected ones."""
+    agencies: tuple[str, ...] = ("anr", "oseo")
+    agency_years: tuple[int, ...] = (2009, 2010, 2011, 2012)
+    agency_projects_per_year: int = 3
+    """Commitments per agency and year, sharing that year's ``rd_figures.AGENCY_CENTS``."""
+    committed_share_at_least: float = 0.85
+    """The story fails unless this share of the envelope is committed by its end."""
 
 
 SHORT = Scale(
-    world_class_dossiers=4,
+    world_class_dossiers=5,
     national_dossiers=2,
     ineligible=1,
-    preselected_world_class=2,
+    preselected_world_class=4,
     preselected_national=1,
     selected_2009=1,
-    selected_2010=1,
+    selected_2010=2,
     contract_poles=("aerospace-valley", "minalogic", "pole-des-microtechniques"),
     labelled_2010=("eau",),
     renewed_2010=("nov-log",),
     delabelled_2010=("mta",),
     late_report_every=3,
+    fui_calls=(8,),
+    projects_per_fui_call=2,
+    agencies=("anr",),
+    agency_years=(2009,),
+    agency_projects_per_year=1,
+    committed_share_at_least=0.0,
 )

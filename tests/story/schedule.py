@@ -1,5 +1,6 @@
-"""Phase 2 as a calendar of dated steps (Europe/Paris) on three tracks: the innovation-platforms
-call, the pôles' contracts, and the State's payments. A step starts at its date, or late if its
+"""Phase 2 as a calendar of dated steps (Europe/Paris) on four tracks: the innovation-platforms
+call, the pôles' contracts, the FUI's R&D project calls, and the money (the agencies'
+commitments, every financer's payments). A step starts at its date, or late if its
 track's previous step ran long: on time or not changes nothing, as long as the steps whose
 date matters (before a deadline, within a year) end by their limit, several days ahead of it.
 A step still running at its limit stops the story, rather than let a figure change.
@@ -12,14 +13,25 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from shared.clock import PARIS
 from tests.story.cast import Cast
 from tests.story.contract_plan import Signing
 from tests.story.platform import Platform, StoryError
-from tests.story.steps import budget, call, contracts, evaluation, labels, notifications
+from tests.story.rd_figures import FuiCall
+from tests.story.rd_plan import FILED_AFTER, agency_date, fui_call, paris_day
+from tests.story.steps import (
+    agencies,
+    budget,
+    call,
+    contracts,
+    evaluation,
+    labels,
+    notifications,
+    rd,
+)
 
 Run = Callable[[Platform, Cast], Awaitable[str]]
 
@@ -38,6 +50,9 @@ class Step:
     run: Run
     done_by: datetime | None = None
     """The latest instant the step may end, if its date matters."""
+    after_earlier: bool = False
+    """Starts only once every step of every track dated before it has ended (payments: what
+    they pay must have been decided)."""
 
 
 def _signing(moment: Signing) -> Run:
@@ -53,8 +68,44 @@ def _selection(year: int) -> Step:
     )
 
 
+def _co_financing(year: int) -> Step:
+    return Step(
+        paris(year, 6 if year == 2009 else 3, 15),
+        lambda p, cast: call.co_finance(p, cast, year),
+    )
+
+
 def _payments(year: int) -> Step:
-    return Step(paris(year, 9, 15), lambda p, cast: budget.pay(p, cast, year))
+    """Each year's CP; 2012's once the last FUI call of the story is funded."""
+    day = paris(2012, 7, 30) if year == 2012 else paris(year, 9, 15)
+    return Step(day, lambda p, cast: budget.pay(p, cast, year), after_earlier=True)
+
+
+def _agencies(year: int) -> Step:
+    return Step(agency_date(year), lambda p, cast: agencies.commit(p, cast, year))
+
+
+def fui_steps(call_: FuiCall) -> list[Step]:
+    """One FUI call: the projects filed two weeks after it opens, screened and evaluated after
+    its deadline, selected on its decision day (on that year's credits), co-financed."""
+    decided = paris_day(call_.decided_on)
+    return [
+        Step(
+            paris_day(call_.opens_on + FILED_AFTER),
+            lambda p, cast: rd.open_and_file(p, cast, call_),
+            done_by=paris_day(call_.deadline - timedelta(days=2)),
+        ),
+        Step(
+            paris_day(call_.deadline + timedelta(days=3)),
+            lambda p, cast: rd.screen_and_evaluate(p, cast, call_),
+        ),
+        Step(
+            decided,
+            lambda p, cast: rd.select(p, cast, call_),
+            done_by=paris(call_.decided_on.year, 12, 15),
+        ),
+        Step(decided + timedelta(days=2), lambda p, cast: rd.co_finance(p, cast, call_)),
+    ]
 
 
 def _yearly(period: int) -> list[Step]:
@@ -82,7 +133,9 @@ CALL_TRACK: list[Step] = [
     Step(paris(2009, 3, 9), call.commission_studies),
     Step(paris(2009, 5, 11), call.complete_studies),
     _selection(2009),
+    _co_financing(2009),
     _selection(2010),
+    _co_financing(2010),
 ]
 CONTRACT_TRACK: list[Step] = [
     Step(paris(2008, 10, 6), lambda p, cast: contracts.draft(p, cast.contracts_2009)),
@@ -91,6 +144,7 @@ CONTRACT_TRACK: list[Step] = [
     Step(paris(2009, 7, 2), contracts.signature_overdue),
     Step(paris(2009, 7, 6, 10), _signing("rhone-alpes")),
     *_yearly(2009),
+    Step(paris(2010, 5, 11, 9), budget.amend_envelope),
     Step(paris(2010, 5, 11, 10), labels.decide),
     Step(paris(2010, 5, 17), contracts.extend_to_2012),
     Step(paris(2010, 6, 21), labels.draft_2010),
@@ -100,10 +154,40 @@ CONTRACT_TRACK: list[Step] = [
     Step(paris(2012, 7, 2), evaluation.rate, done_by=paris(2013, 1, 15)),
 ]
 
-MONEY_TRACK: list[Step] = [_payments(2009), _payments(2010), _payments(2011)]
-"""Payments wait for funding to have made the commitments the signatures and selections call
-for; the payment's year is in its body, so a late payment changes no figure."""
-TRACKS = (CALL_TRACK, CONTRACT_TRACK, MONEY_TRACK)
+
+def money_track(years: tuple[int, ...]) -> list[Step]:
+    """The agencies' yearly commitments and every financer's yearly payments. Payments wait
+    for funding to have made the commitments the story's steps call for; the payment's year
+    is in its body, so a late payment changes no figure."""
+    steps = [_agencies(year) for year in years]
+    steps += [_payments(year) for year in (2009, 2010, 2011, 2012)]
+    return sorted(steps, key=lambda s: s.at)
+
+
+def tracks(cast: Cast) -> list[list[Step]]:
+    rd_track = [step for n in cast.scale.fui_calls for step in fui_steps(fui_call(n))]
+    money = money_track(cast.scale.agency_years)
+    return [CALL_TRACK, CONTRACT_TRACK, sorted(rd_track, key=lambda s: s.at), money]
+
+
+@dataclass
+class Progress:
+    """Which steps have ended, for the steps that wait for every earlier one."""
+
+    steps: list[Step]
+    ended: set[int] = field(default_factory=set)
+    changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+    async def earlier_ended(self, step: Step) -> None:
+        async with self.changed:
+            await self.changed.wait_for(
+                lambda: all(id(s) in self.ended for s in self.steps if s.at < step.at)
+            )
+
+    async def end(self, step: Step) -> None:
+        async with self.changed:
+            self.ended.add(id(step))
+            self.changed.notify_all()
 
 
 async def _before(p: Platform, limit: datetime | None, job: Awaitable[str]) -> str:
@@ -120,13 +204,18 @@ async def _before(p: Platform, limit: datetime | None, job: Awaitable[str]) -> s
     return task.result()
 
 
-async def _play(p: Platform, cast: Cast, steps: list[Step], say: Callable[[str], None]) -> None:
+async def _play(
+    p: Platform, cast: Cast, steps: list[Step], say: Callable[[str], None], progress: Progress
+) -> None:
     for step in steps:
         await p.timeline.reach(step.at)
+        if step.after_earlier:
+            await progress.earlier_ended(step)
         late = (p.timeline.now() - step.at).days
         started = time.monotonic()
         line = await _before(p, step.done_by, step.run(p, cast))
         note = f", {late} days late" if late else ""
+        await progress.end(step)
         say(f"{step.at:%Y-%m-%d}  {line}  [{time.monotonic() - started:.1f} s{note}]")
 
 
@@ -137,10 +226,11 @@ async def run_story(
     once (the simulated clock runs on by itself), else one step at a time in date order."""
     for prelude in PRELUDE:
         say(f"{'before':<10}  {await prelude(p, cast)}")
+    every = tracks(cast)
+    progress = Progress([s for track in every for s in track])
     if side_by_side:
-        await asyncio.gather(*(_play(p, cast, track, say) for track in TRACKS))
+        await asyncio.gather(*(_play(p, cast, track, say, progress) for track in every))
     else:
-        await _play(
-            p, cast, sorted([s for track in TRACKS for s in track], key=lambda s: s.at), say
-        )
+        in_order = sorted(progress.steps, key=lambda s: s.at)
+        await _play(p, cast, in_order, say, progress)
     await p.timeline.reach(END)

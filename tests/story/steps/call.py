@@ -12,6 +12,7 @@ from tests.story.call_plan import CALL_ID, DEADLINE, OPENS_AT, DossierPlan
 from tests.story.cast import Cast
 from tests.story.platform import Json, Platform, StoryError, eventually, send
 from tests.story.steps.budget import millions
+from tests.story.steps.financing import answer, opened
 
 DOCUMENTS = [
     ("call-text", "Appel à projets « plates-formes d'innovation »"),
@@ -161,15 +162,15 @@ def _decision(plan: DossierPlan, year: int) -> Json | None:
             "selected": True,
             "state_grant_cents": plan.state_ask_cents,
             "cdc_investment_cents": plan.cdc_investment_cents,
+            "financing_plan": plan.financing_plan(year),
         }
     if plan.selection_year is None and year == 2010:
         return {"selected": False, "reasons": ["projet moins avancé que les lauréats"]}
     return None
 
 
-async def select(p: Platform, cast: Cast, year: int) -> str:
-    decided = [(plan, d) for plan in cast.preselected() if (d := _decision(plan, year))]
-    commands = [
+def _decide(p: Platform, cast: Cast, decided: list[tuple[DossierPlan, Json]]) -> list[Any]:
+    return [
         (
             {
                 "command_id": f"decide-{plan.rank}",
@@ -181,10 +182,41 @@ async def select(p: Platform, cast: Cast, year: int) -> str:
         )
         for plan, decision in decided
     ]
-    await _command_all(p, commands)
+
+
+async def select(p: Platform, cast: Cast, year: int) -> str:
+    """The State's decisions (Kafka commands); the one platform too big for what is left of
+    the year's ceiling is decided once funding has committed the others."""
+    decided = [(plan, d) for plan in cast.preselected() if (d := _decision(plan, year))]
+    first = [(plan, d) for plan, d in decided if not plan.oversized_cents]
+    await _command_all(p, _decide(p, cast, first))
+    last = [(plan, d) for plan, d in decided if plan.oversized_cents]
+    if last:
+        for plan, d in first:
+            if d["selected"]:
+                await opened(p, cast.dossier_id(plan))
+        await _command_all(p, _decide(p, cast, last))
     chosen = [plan for plan, d in decided if d["selected"]]
     granted = sum(plan.state_ask_cents for plan in chosen)
     refused = len(decided) - len(chosen)
     tail = f"; {refused} not selected" if refused else ""
-    grants = f"{millions(granted)} of State grants"
+    grants = f"{millions(granted)} of State grants proposed"
     return f"{year} selection (Kafka commands): {len(chosen)} platforms, {grants}{tail}"
+
+
+async def co_finance(p: Platform, cast: Cast, year: int) -> str:
+    """The CDC, the regions and FEDER answer for each platform selected in ``year``; one
+    region withdraws. The line has refused the platform over its ceiling already."""
+    chosen = cast.selected_in(year)
+
+    async def one(plan: DossierPlan) -> str:
+        declined = plan.region_financer if plan.declined_by_region else None
+        return await answer(p, cast.dossier_id(plan), plan.co_financers(), declined)
+
+    outcomes = await p.each(chosen, one)
+    funded = outcomes.count("completed")
+    refused = len(outcomes) - funded
+    return (
+        f"{year} co-financing: {funded} platforms funded (CDC, regions, FEDER commit), "
+        f"{refused} refused (a region withdraws, or the line's yearly ceiling)"
+    )

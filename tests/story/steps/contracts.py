@@ -88,11 +88,24 @@ async def _report(p: Platform, plans: list[ContractPlan], period: int) -> None:
     await p.each(plans, one)
 
 
+async def _validate(p: Platform, plans: list[ContractPlan], period: int) -> None:
+    """Each pôle's State correspondent, and no one else, validates its report."""
+
+    async def one(plan: ContractPlan) -> None:
+        path = f"/contracts/{plan.contract_id}/reports/{period}/validation"
+        await send(p.contracts, "POST", path, p.tokens(f"correspondent:{plan.pole.id}"), None, path)
+
+    await p.each(plans, one)
+
+
 async def report(p: Platform, cast: Cast, period: int, late: bool) -> str:
     plans = [c for c in _active_in(cast, period) if (period in c.late_reports) == late]
     await _report(p, plans, period)
+    await _validate(p, plans, period)
     when = "late" if late else "by 31 January"
-    return f"{len(plans)} pôles report their {period} indicators {when}"
+    return (
+        f"{len(plans)} pôles report their {period} indicators {when}; their correspondents validate"
+    )
 
 
 async def report_overdue(p: Platform, cast: Cast, period: int) -> str:
