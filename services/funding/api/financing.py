@@ -6,7 +6,6 @@ the State in the region). Reads: the State, the CDC, operators and integrators s
 financing; a local authority sees the financings it has a share in.
 """
 
-
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
