@@ -171,6 +171,18 @@ class FundingStore:
         documents = await cursor.to_list(limit or None)
         return [CommitmentState.model_validate(document["state"]) for document in documents]
 
+    async def paid_by_line_and_year(self) -> dict[str, dict[str, int]]:
+        """The CP paid on each line, by year, from the commitments' view (payments are decided on
+        their commitment; the line's own document is left to commitments, so that paying never
+        contends with committing)."""
+        paid: dict[str, dict[str, int]] = {}
+        projection = {"state.line_id": 1, "state.paid_by_year": 1}
+        async for document in self.commitment_view.find({}, projection):
+            line = paid.setdefault(document["state"]["line_id"], {})
+            for year, cents in document["state"].get("paid_by_year", {}).items():
+                line[year] = line.get(year, 0) + int(cents)
+        return paid
+
     async def paid_by_line(self) -> dict[str, int]:
         rows = await self.commitment_view.aggregate(
             [{"$group": {"_id": "$state.line_id", "paid": {"$sum": "$state.paid_cents"}}}]

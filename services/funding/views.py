@@ -96,7 +96,8 @@ class BudgetViews:
         paid: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         for line in lines:
             _add_into(committed["state"], line.committed_by_year)
-            _add_into(paid["state"], line.paid_by_year)
+        for by_year in (await self.store.paid_by_line_and_year()).values():
+            _add_into(paid["state"], by_year)
         for entry in await self.store.ledger_entries({}):
             _add_into(committed[entry.financer], entry.committed_by_year())
             _add_into(paid[entry.financer], entry.paid_by_year)

@@ -71,7 +71,8 @@ def read_router(
     async def budget_lines(_: BudgetReader) -> View:
         state = await current_envelope()
         lines = await store.all_lines([spec.id for spec in envelope_spec.leaves])
-        return budget_table(envelope_spec, state, {line.line_id: line for line in lines})
+        paid = await store.paid_by_line_and_year()
+        return budget_table(envelope_spec, state, {line.line_id: line for line in lines}, paid)
 
     @router.get("/lines/{line_id}", summary="One line (or sub-line): amount, committed, paid")
     async def line(line_id: str, _: Reader) -> View:
@@ -147,17 +148,23 @@ def _commitment_view(state: View, remaining_cents: int) -> View:
     return {**state, "remaining_cents": remaining_cents}
 
 
-def budget_table(envelope: Envelope, state: EnvelopeState, lines: dict[str, LineState]) -> View:
-    """The budget officers' table, from the line documents alone: for every line and sub-line
-    its amount, yearly ceilings, AE (committed) and CP (paid) by year, what is left to commit
-    (in total and by year) and to pay; the envelope's totals."""
+def budget_table(
+    envelope: Envelope,
+    state: EnvelopeState,
+    lines: dict[str, LineState],
+    paid_by_line: dict[str, dict[str, int]],
+) -> View:
+    """The budget officers' table, from the line documents and the CP paid on each line by year:
+    for every line and sub-line its amount, yearly ceilings, AE (committed) and CP (paid) by
+    year, what is left to commit (in total and by year) and to pay; the envelope's totals."""
 
     def row(line_id: str, title: str, leaves: list[LineState]) -> View:
         ceilings = _add_up(line.yearly_ceilings for line in leaves if line.yearly_ceilings)
         committed = _add_up(line.committed_by_year for line in leaves)
+        paid = _add_up(paid_by_line.get(line.line_id, {}) for line in leaves)
         amount = sum(line.amount_cents for line in leaves)
         committed_cents = sum(line.committed_cents for line in leaves)
-        paid_cents = sum(line.paid_cents for line in leaves)
+        paid_cents = sum(paid.values())
         years = [str(year) for year in state.years]
         return {
             "line_id": line_id,
@@ -173,7 +180,7 @@ def budget_table(envelope: Envelope, state: EnvelopeState, lines: dict[str, Line
                     "year": int(year),
                     "ceiling_cents": ceilings.get(year),
                     "committed_cents": committed.get(year, 0),
-                    "paid_cents": sum(line.paid_by_year.get(year, 0) for line in leaves),
+                    "paid_cents": paid.get(year, 0),
                     "available_cents": sum(line.available_in(int(year)) for line in leaves),
                 }
                 for year in years

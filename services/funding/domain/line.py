@@ -25,7 +25,6 @@ from shared.events.funding import (
     LineLoaded,
     LineThresholdCrossed,
     LineTransferred,
-    PaymentRecorded,
     total_cents,
 )
 
@@ -44,8 +43,6 @@ class LineState(BaseModel):
     yearly_ceilings: dict[str, int] = Field(default_factory=dict, description="year -> cents")
     committed_cents: int = 0
     committed_by_year: dict[str, int] = Field(default_factory=dict)
-    paid_cents: int = 0
-    paid_by_year: dict[str, int] = Field(default_factory=dict)
     thresholds_crossed: list[int] = Field(default_factory=list)
 
     @property
@@ -226,21 +223,6 @@ def receive_transfer(line: LineState, transfer: LineTransferred) -> LineDecision
         }
     )
     return Decision.of(state, [], answer)
-
-
-def apply_payment(line: LineState, paid: PaymentRecorded) -> LineDecision:
-    """A payment (decided on its commitment) counted in the line's paid totals, by year."""
-    year = str(paid.year)
-    state = line.model_copy(
-        update={
-            "paid_cents": line.paid_cents + paid.amount_cents,
-            "paid_by_year": {
-                **line.paid_by_year,
-                year: line.paid_by_year.get(year, 0) + paid.amount_cents,
-            },
-        }
-    )
-    return Decision.of(state, [], {"outcome": "paid", "amount_cents": paid.amount_cents})
 
 
 def apply_amendment(line: LineState, amended: EnvelopeAmended) -> LineDecision:

@@ -201,12 +201,6 @@ class Budget:
                 )
                 await self.show(decommitted.commitment_id)
             case PaymentRecorded() as paid:
-                await self._decide(
-                    self.lines,
-                    paid.line_id,
-                    paid.payment_id,
-                    lambda line, _: line_rules.apply_payment(line, paid),
-                )
                 await self.show(paid.commitment_id)
             case EnvelopeAmended() as amended:
                 for left in amended.lines:

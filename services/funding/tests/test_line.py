@@ -9,7 +9,6 @@ from hypothesis import strategies as st
 
 from services.funding.domain.line import (
     apply_decommitment,
-    apply_payment,
     decide_commitment,
     receive_transfer,
     send_transfer,
@@ -21,7 +20,6 @@ from shared.events.funding import (
     CommitmentMade,
     CommitmentRefused,
     LineThresholdCrossed,
-    PaymentRecorded,
 )
 
 
@@ -208,12 +206,3 @@ def test_a_line_with_ceilings_commits_nothing_in_a_year_without_one() -> None:
     )
     change = decide_commitment(platforms, terms("intervention.platforms", (2012, 1)), NOW)
     assert change.answer["reason"] == "over-yearly-ceiling"
-
-
-def test_a_line_counts_its_payments_by_year() -> None:
-    paid = PaymentRecorded(
-        payment_id="p-1", commitment_id="c-1", line_id="animation", year=2009,
-        amount_cents=M_EUR, paid_total_cents=M_EUR, remaining_cents=0, author="dge", paid_at=NOW,
-    )  # fmt: skip
-    state = apply_payment(line("animation"), paid).state
-    assert (state.paid_cents, state.paid_by_year) == (M_EUR, {"2009": M_EUR})
