@@ -8,6 +8,8 @@ The broker authenticates every client with SASL/SCRAM-SHA-512 and denies what no
   them; reads the topics that list it as a consumer, in groups named ``poles-<service>...``;
 - ``poles-command-senders``: the State's and the CDC's systems: write ``calls.command``, read
   ``calls.command-result``;
+- ``poles-agencies``: the ANR's and OSEO's systems: read ``funding.commitment`` (what funding
+  decided on their commitments and payments, which they ask through funding's API);
 - ``poles-integrator``: reads the services' event topics, nothing else (not the dead letters,
   which hold rejected raw input, nor ``calls.command``, whose records carry bearer tokens), in
   consumer groups named ``poles-integrator...``; writes nothing.
@@ -32,11 +34,18 @@ from aiokafka.protocol.admin import CreateAclsRequest_v1, DescribeAclsRequest
 from aiokafka.protocol.api import Request
 
 from shared.kafka_access import KafkaAccess, password_variable, tool_access
-from shared.topics import ALL_TOPICS, COMMAND_SENDERS, SERVICES, Topic, dead_letter_topic
+from shared.topics import (
+    AGENCIES,
+    ALL_TOPICS,
+    COMMAND_SENDERS,
+    SERVICES,
+    Topic,
+    dead_letter_topic,
+)
 
 ADMIN = "admin"
 INTEGRATOR = "integrator"
-PARTIES = (*SERVICES, COMMAND_SENDERS, INTEGRATOR)
+PARTIES = (*SERVICES, COMMAND_SENDERS, AGENCIES, INTEGRATOR)
 
 Resource = Literal["topic", "group"]
 Operation = Literal["read", "write"]

@@ -19,6 +19,9 @@ FOREVER = -1
 DAY_MS = 24 * 3600 * 1000
 COMMAND_SENDERS = "command-senders"
 """The State's and the CDC's systems, which send commands to the calls service."""
+AGENCIES = "agencies"
+"""The ANR's and OSEO's own systems: they commit and pay on their lines through funding's API
+(roles ``agency:anr``, ``agency:oseo``) and read what funding decided on ``funding.commitment``."""
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,7 @@ FUNDING_COMMITMENT = Topic(
     "funding.commitment",
     "funding",
     "commitments, refusals, de-commitments and payments",
-    consumers=("contracts", "notify"),
+    consumers=("contracts", "notify", AGENCIES),
 )
 FUNDING_LEDGER = Topic(
     "funding.ledger",

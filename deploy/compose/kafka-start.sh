@@ -16,7 +16,7 @@ ADMIN_CONFIG=/tmp/admin.properties  # the login of the healthcheck's client
 PRINCIPALS="admin:KAFKA_ADMIN_PASSWORD poles-calls:KAFKA_CALLS_PASSWORD
 poles-funding:KAFKA_FUNDING_PASSWORD poles-contracts:KAFKA_CONTRACTS_PASSWORD
 poles-notify:KAFKA_NOTIFY_PASSWORD poles-command-senders:KAFKA_COMMAND_SENDERS_PASSWORD
-poles-integrator:KAFKA_INTEGRATOR_PASSWORD"
+poles-agencies:KAFKA_AGENCIES_PASSWORD poles-integrator:KAFKA_INTEGRATOR_PASSWORD"
 
 umask 077
 : "${KAFKA_ADMIN_PASSWORD:?set it in .env}"
