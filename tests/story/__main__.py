@@ -16,7 +16,7 @@ def options() -> Options:
         "--speed",
         type=float,
         default=float(os.environ.get("POLES_DEMO_SPEED", DEFAULT_SPEED)),
-        help="simulated seconds per real second (default: POLES_DEMO_SPEED or 200,000)",
+        help="simulated seconds per real second (default: POLES_DEMO_SPEED or 100,000)",
     )
     parser.add_argument(
         "--lead", type=float, default=20.0, help="seconds given to the services to start"

@@ -30,11 +30,13 @@ PORTS = {"calls": 8001, "funding": 8002, "contracts": 8003, "notify": 8004}
 REPORT_DIR = local.LOCAL / "demo"
 
 
-DEFAULT_SPEED = 200_000.0
-"""Simulated seconds per real second: 2008-09-30 to 2012-08-01 in about 10 minutes. Measured on
-2 cores (load 1-3), the longest step (187 signatures) took 14 s of the 78 s its deadline leaves;
-a slower machine can set ``POLES_DEMO_SPEED`` lower (every step keeps its simulated date, only
-the real time per simulated day changes)."""
+DEFAULT_SPEED = 100_000.0
+"""Simulated seconds per real second: 2008-09-30 to 2012-08-01 in about 20 minutes. Since the
+story plays the money end to end (co-financings, FUI calls, agencies, payments by year) the local
+store is the bottleneck: at 200,000 the pôles' January reports (due by the 31st, 11 s of real
+time) could not all be filed in time on 2 cores; at 100,000 they have 22 s. A slower machine can
+set ``POLES_DEMO_SPEED`` lower (every step keeps its simulated date, only the real time per
+simulated day changes); a faster store (issue 15) will let it go back up."""
 
 
 @dataclass(frozen=True)

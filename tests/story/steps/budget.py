@@ -100,7 +100,8 @@ async def commitments_made(p: Platform, cast: Cast, year: int) -> list[dict[str,
             found += on_line
         return found
 
-    return await eventually(made, f"funding's commitments for {year}", seconds=1800)
+    # Every 3 s: each check lists a line's commitments, a whole-collection read on the store.
+    return await eventually(made, f"funding's commitments for {year}", seconds=1800, every=3)
 
 
 async def _pay_each(
