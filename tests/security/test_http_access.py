@@ -40,6 +40,7 @@ VALID_BODIES: dict[str, Any] = {
         "legal_structure": "l",
         "business_plan": "p",
     },
+    "/dossiers/{dossier_id}/evaluation": {"score": 15, "opinion": "an expert's opinion"},
     "/dossiers/{dossier_id}/decision": {"selected": True, "state_grant_cents": 1000},
 }
 """Bodies for the routes that check the role after the body (calls' handler decides who may)."""
