@@ -19,11 +19,10 @@ from services.funding.app import create_app as funding_app
 from services.funding.settings import FundingSettings
 from services.notify.app import create_app as notify_app
 from shared.clock import PARIS, ManualClock
-from tests.integration.test_notify_email import Mailbox
 from tests.integration.test_notify_email import settings as notify_settings
-from tests.integration.test_notify_email import smtp as smtp_sink
 from tests.support.infra import Isolation, auth, serve
 from tests.support.kafka import eventually
+from tests.support.mailbox import Mailbox, running_mailbox
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
@@ -34,7 +33,8 @@ CONTACT = "contact@pf-composites.example.fr"
 
 @pytest.fixture
 def smtp() -> Iterator[tuple[Mailbox, int]]:
-    yield from smtp_sink.__wrapped__()  # type: ignore[attr-defined]
+    with running_mailbox() as running:
+        yield running
 
 
 async def ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
