@@ -2,6 +2,11 @@
 
 Domain time (deadlines, receipts, overdue checks) always comes from a ``Clock``; infrastructure
 time (leases, retries) uses the machine's monotonic or wall clock directly.
+
+Every instant a clock gives is truncated to the millisecond: the store (BSON dates) keeps
+milliseconds, so an instant that carried microseconds would read ``…32.787853Z`` in a receipt and
+an event and ``…32.787000Z`` once stored and read back. Cut at the source, one instant reads the
+same in the answer, the event, the stored document and every API read.
 """
 
 from __future__ import annotations
@@ -14,15 +19,20 @@ from zoneinfo import ZoneInfo
 PARIS = ZoneInfo("Europe/Paris")
 
 
+def to_millisecond(instant: datetime) -> datetime:
+    """``instant`` truncated (not rounded) to the millisecond, as the store keeps it."""
+    return instant.replace(microsecond=instant.microsecond - instant.microsecond % 1000)
+
+
 class Clock(Protocol):
     def now(self) -> datetime:
-        """The current instant, timezone-aware."""
+        """The current instant, timezone-aware, to the millisecond."""
         ...
 
 
 class SystemClock:
     def now(self) -> datetime:
-        return datetime.now(UTC)
+        return to_millisecond(datetime.now(UTC))
 
 
 class SimulatedClock:
@@ -39,11 +49,14 @@ class SimulatedClock:
 
     def now(self) -> datetime:
         elapsed = (time.time() - self._anchor) * self._speed
-        return self._start + timedelta(seconds=elapsed)
+        return to_millisecond(self._start + timedelta(seconds=elapsed))
 
 
 class ManualClock:
-    """A clock that moves only when told to: for tests."""
+    """A clock that moves only when told to: for tests.
+
+    It keeps the instants it is given exactly (so that advancing by 400 µs three times moves it
+    by 1.2 ms) and, like every clock, gives them truncated to the millisecond on ``now()``."""
 
     def __init__(self, start: datetime) -> None:
         if start.tzinfo is None:
@@ -51,7 +64,7 @@ class ManualClock:
         self._now = start
 
     def now(self) -> datetime:
-        return self._now
+        return to_millisecond(self._now)
 
     def set(self, instant: datetime) -> None:
         self._now = instant

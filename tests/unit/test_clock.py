@@ -3,7 +3,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.clock import ManualClock, SimulatedClock
+from shared.clock import ManualClock, SimulatedClock, SystemClock, to_millisecond
 
 START = datetime(2008, 9, 30, tzinfo=UTC)
 
@@ -36,3 +36,35 @@ def test_a_manual_clock_moves_only_when_told() -> None:
     clock = ManualClock(START)
     clock.advance(timedelta(days=63))
     assert clock.now() == datetime(2008, 12, 2, tzinfo=UTC)
+
+
+def test_an_instant_is_truncated_to_the_millisecond_not_rounded() -> None:
+    instant = datetime(2008, 11, 20, 9, 0, 32, 787_853, tzinfo=UTC)
+    assert to_millisecond(instant) == datetime(2008, 11, 20, 9, 0, 32, 787_000, tzinfo=UTC)
+    assert to_millisecond(instant.replace(microsecond=999_999)).microsecond == 999_000
+    assert to_millisecond(START) == START
+
+
+def test_the_system_clock_gives_milliseconds() -> None:
+    instants = [SystemClock().now() for _ in range(50)]
+    assert all(i.microsecond % 1000 == 0 and i.tzinfo is UTC for i in instants)
+
+
+def test_a_simulated_clock_gives_milliseconds() -> None:
+    clock = SimulatedClock(START.replace(microsecond=123_456), speed=7.3)
+    instants = []
+    for _ in range(20):
+        instants.append(clock.now())
+        time.sleep(0.001)
+    assert all(i.microsecond % 1000 == 0 for i in instants)
+    assert instants[0] >= START.replace(microsecond=123_000)
+
+
+def test_a_manual_clock_keeps_what_it_is_told_and_gives_milliseconds() -> None:
+    clock = ManualClock(START.replace(microsecond=787_853))
+    assert clock.now() == START.replace(microsecond=787_000)
+    clock.set(START.replace(microsecond=1_999))
+    assert clock.now() == START.replace(microsecond=1_000)
+    for _ in range(3):
+        clock.advance(timedelta(microseconds=400))
+    assert clock.now() == START.replace(microsecond=3_000)  # 1.999 + 1.2 ms, kept exactly
