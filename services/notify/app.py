@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import httpx
 import uvicorn
 from fastapi import FastAPI
 
@@ -18,7 +17,7 @@ from services.notify.dispatcher import Dispatcher
 from services.notify.handlers import SubscriptionCommands
 from services.notify.metrics import NotifyMetrics
 from services.notify.recorder import CONSUMED_TOPICS, DeliveryRecorder
-from services.notify.senders import MailSender, WebhookSender
+from services.notify.senders import MailSender, WebhookSender, webhook_client
 from services.notify.settings import NotifySettings
 from services.notify.store import (
     DELIVERIES,
@@ -55,7 +54,8 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
     settings = settings or NotifySettings()
     runtime = build_runtime(settings)
     clock = SystemClock()
-    metrics = NotifyMetrics(runtime.registry)
+    targets = settings.target_policy()
+    metrics = NotifyMetrics(runtime.registry, targets.entries())
     runtime.outbox_relay([SUBSCRIPTIONS, DELIVERIES])
     subscription_store = AggregateStore(runtime.db[SUBSCRIPTIONS], runtime.wake_relay)
     delivery_store = AggregateStore(runtime.db[DELIVERIES], runtime.wake_relay)
@@ -64,18 +64,15 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
     deliveries = Deliveries(delivery_store, clock)
     delivery_search = MongoDeliverySearch(delivery_store.collection)
 
-    client = httpx.AsyncClient(
-        timeout=settings.notify_request_timeout_seconds,
-        follow_redirects=False,
-        trust_env=False,
-        limits=httpx.Limits(max_connections=settings.notify_max_concurrent_deliveries),
+    client = webhook_client(
+        settings.notify_request_timeout_seconds, settings.notify_max_concurrent_deliveries
     )
     dispatcher = Dispatcher(
         settings,
         deliveries,
         DeliveryLeases(delivery_store.collection),
         subscriptions,
-        WebhookSender(client, settings.notify_allow_private_targets),
+        WebhookSender(client, targets),
         MailSender(settings),
         metrics,
         clock,
@@ -86,7 +83,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
         subscription_search,
         deliveries,
         delivery_search,
-        settings.notify_allow_private_targets,
+        targets,
         timedelta(seconds=settings.notify_secret_overlap_seconds),
         dispatcher.wake,
     )

@@ -18,7 +18,7 @@ from services.notify.domain import subscription as decide
 from services.notify.domain.delivery import Delivery
 from services.notify.domain.subscription import Subscription
 from services.notify.store import Deliveries, DeliverySearch, SubscriptionSearch, missing
-from services.notify.targets import PrivateTarget, ensure_public
+from services.notify.targets import PrivateTarget, TargetPolicy, ensure_public
 from shared.auth import Principal
 from shared.decision import Answer, Decision
 from shared.errors import Conflict, invalid
@@ -54,7 +54,7 @@ class SubscriptionCommands:
     search: SubscriptionSearch
     _deliveries: Deliveries  # not `deliveries`: that name is the method listing them
     delivery_search: DeliverySearch
-    allow_private_targets: bool
+    targets: TargetPolicy
     secret_overlap: timedelta
     on_replayed: Callable[[], None]
 
@@ -82,7 +82,7 @@ class SubscriptionCommands:
     async def _check_public(self, url: str) -> None:
         decide.check_target("webhook", url)
         try:
-            await ensure_public(url, self.allow_private_targets)
+            await ensure_public(url, self.targets)
         except PrivateTarget as error:
             raise invalid(["target"], str(error)) from error
         except OSError as error:

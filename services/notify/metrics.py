@@ -6,7 +6,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
 class NotifyMetrics:
-    def __init__(self, registry: CollectorRegistry) -> None:
+    def __init__(self, registry: CollectorRegistry, allowed_private_targets: list[str]) -> None:
         self.notifications = Counter(
             "poles_notifications_total",
             "Delivery attempts by channel and status (delivered, retry, failed)",
@@ -30,3 +30,12 @@ class NotifyMetrics:
             "Subscriptions disabled because they failed for too long",
             registry=registry,
         )
+        self.allowed_private_targets = Gauge(
+            "poles_notify_allowed_private_targets",
+            "Private networks and hosts webhooks may reach (setting "
+            "notify_allowed_private_targets; '*' when every private target is allowed, for tests)",
+            ["target"],
+            registry=registry,
+        )
+        for target in allowed_private_targets:
+            self.allowed_private_targets.labels(target=target).set(1)

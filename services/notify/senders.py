@@ -1,5 +1,11 @@
 """The two channels: a signed webhook POST (httpx) and a French e-mail (SMTP, aiosmtplib).
 
+A webhook is sent to the addresses its host resolved to when it was checked, never to its name:
+the client's connections go through ``PinnedBackend``, which connects only to the addresses the
+current send checked (``targets.resolve_target``), while the URL, so the ``Host`` header and the TLS
+server name (and certificate check), stay the target's own. No redirect is followed: a 3xx answer
+is a failed attempt with its status.
+
 A sender never raises for the receiver's sake: every problem becomes a ``Sent`` saying whether it
 is worth another try. Only our own bugs escape (the dispatcher logs them; the lease expires and
 the delivery comes again).
@@ -8,12 +14,17 @@ the delivery comes again).
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
+from typing import Any
 
 import aiosmtplib
+import httpcore
 import httpx
 import orjson
 
@@ -22,7 +33,7 @@ from services.notify.domain.delivery import Delivery
 from services.notify.domain.mail import compose, render_html, render_text
 from services.notify.domain.webhook_signature import webhook_headers
 from services.notify.settings import NotifySettings
-from services.notify.targets import PrivateTarget, ensure_public
+from services.notify.targets import CheckedTarget, PrivateTarget, TargetPolicy, resolve_target
 
 
 @dataclass(frozen=True)
@@ -37,17 +48,89 @@ def _error(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}".rstrip(": ")
 
 
+_checked: ContextVar[CheckedTarget | None] = ContextVar("checked_webhook_target", default=None)
+
+
+@contextmanager
+def connecting_to(target: CheckedTarget) -> Iterator[None]:
+    """Within this block (this task), connections to ``target``'s host go to its checked
+    addresses."""
+    token = _checked.set(target)
+    try:
+        yield
+    finally:
+        _checked.reset(token)
+
+
+class PinnedBackend(httpcore.AsyncNetworkBackend):
+    """Connects a host only to the addresses checked for it in this task, trying them in turn;
+    a host nobody checked is not connected at all (no lookup ever happens here)."""
+
+    def __init__(self, inner: httpcore.AsyncNetworkBackend) -> None:
+        self._inner = inner
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.AsyncNetworkStream:
+        target = _checked.get()
+        if target is None or (target.host, target.port) != (host, port):
+            raise httpcore.ConnectError(f"{host}:{port} was not checked: notify does not connect")
+        failure: Exception = httpcore.ConnectError(f"{host} has no address")
+        for address in target.addresses:
+            try:
+                return await self._inner.connect_tcp(
+                    str(address), port, timeout, local_address, socket_options
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as error:
+                failure = error
+        raise failure
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
+        socket_options: Any = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("webhooks are not sent to unix sockets")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+def webhook_client(timeout: float, max_connections: int) -> httpx.AsyncClient:
+    """The webhooks' client: no redirects, no proxy from the environment, every connection
+    pinned to checked addresses."""
+    transport = httpx.AsyncHTTPTransport(
+        trust_env=False, limits=httpx.Limits(max_connections=max_connections)
+    )
+    # httpx has no public way to give its pool a network backend; the pool reads this attribute
+    # each time it opens a connection (httpcore 1.x).
+    pool = transport._pool
+    pool._network_backend = PinnedBackend(pool._network_backend)
+    return httpx.AsyncClient(
+        transport=transport, timeout=timeout, follow_redirects=False, trust_env=False
+    )
+
+
 class WebhookSender:
-    def __init__(self, client: httpx.AsyncClient, allow_private: bool) -> None:
+    """Checks the target again (one lookup), then POSTs to the checked addresses only; follows
+    no redirect (a 3xx is a failed attempt, final, with its status)."""
+
+    def __init__(self, client: httpx.AsyncClient, policy: TargetPolicy) -> None:
         self._client = client
-        self._allow_private = allow_private
+        self._policy = policy
 
     async def close(self) -> None:
         await self._client.aclose()
 
     async def send(self, delivery: Delivery, secrets: list[str]) -> Sent:
         try:
-            await ensure_public(delivery.target, self._allow_private)
+            target = await resolve_target(delivery.target, self._policy)
         except PrivateTarget as error:
             return Sent(Outcome.FINAL, error=str(error))
         except OSError as error:
@@ -55,7 +138,8 @@ class WebhookSender:
         body = orjson.dumps(delivery.event)
         headers = webhook_headers(secrets, delivery.id, int(time.time()), body)
         try:
-            response = await self._client.post(delivery.target, content=body, headers=headers)
+            with connecting_to(target):
+                response = await self._client.post(delivery.target, content=body, headers=headers)
         except httpx.HTTPError as error:
             return Sent(Outcome.RETRY, error=_error(error))
         outcome = outcome_of_status(response.status_code)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
+from services.notify.targets import TargetPolicy
 from shared.settings import ServiceSettings
 
 # 5 s, 30 s, 2 min, 10 min, 30 min, 1 h, 2 h, 4 h, 8 h, 8 h: about 24 h from the first attempt.
@@ -15,7 +16,14 @@ class NotifySettings(ServiceSettings):
     http_port: int = 8004
 
     notify_allow_private_targets: bool = Field(
-        default=False, description="let webhooks point to private or loopback addresses (tests)"
+        default=False,
+        description="FOR TESTS AND THE LOCAL DEMO ONLY: let webhooks point to any private or "
+        "loopback address; in production name the allowed ones in notify_allowed_private_targets",
+    )
+    notify_allowed_private_targets: str = Field(
+        default="",
+        description="the private networks (CIDR) and host names webhooks may reach although not "
+        "public, comma-separated, e.g. '10.20.0.0/16,sirh.region-82.fr'; read at start",
     )
     notify_smtp_host: str = "127.0.0.1"
     notify_smtp_port: int = 25
@@ -49,3 +57,14 @@ class NotifySettings(ServiceSettings):
     notify_disable_after_final_failures: int = Field(
         default=20, description="... or after this many deliveries in a row that gave up"
     )
+
+    @field_validator("notify_allowed_private_targets")
+    @classmethod
+    def _allowlist_parses(cls, allowlist: str) -> str:
+        TargetPolicy.parse(allowlist)  # a malformed entry stops the service at start
+        return allowlist
+
+    def target_policy(self) -> TargetPolicy:
+        return TargetPolicy.parse(
+            self.notify_allowed_private_targets, self.notify_allow_private_targets
+        )

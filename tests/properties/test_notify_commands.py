@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from services.notify.api import ReplayBody, SubscriptionBody
 from services.notify.domain.subscription import check_target, create
-from services.notify.targets import PrivateTarget, ensure_public
+from services.notify.targets import NO_PRIVATE_TARGETS, PrivateTarget, ensure_public
 from shared.auth import Principal
 from shared.errors import Invalid
 from tests.properties.strategies import any_input, quick, valid
@@ -94,6 +94,6 @@ urls = st.one_of(
 async def test_any_webhook_url_is_refused_with_a_clear_error_or_accepted(url: str) -> None:
     try:
         check_target("webhook", url)
-        await ensure_public(url, allow_private=False)
+        await ensure_public(url, NO_PRIVATE_TARGETS)
     except (Invalid, PrivateTarget, OSError):
         pass

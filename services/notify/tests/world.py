@@ -13,6 +13,7 @@ from services.notify.domain.subscription import Subscription
 from services.notify.handlers import SubscriptionCommands
 from services.notify.recorder import DeliveryRecorder
 from services.notify.store import Deliveries, subscription_repository
+from services.notify.targets import NO_PRIVATE_TARGETS
 from shared.clock import ManualClock
 from shared.repository import Repository
 from tests.support.memory import MemoryAggregates
@@ -85,7 +86,7 @@ class World:
             MemorySubscriptionSearch(self.subscription_store),
             self.deliveries,
             MemoryDeliverySearch(self.delivery_store),
-            allow_private_targets=False,
+            targets=NO_PRIVATE_TARGETS,
             secret_overlap=OVERLAP,
             on_replayed=self._replayed,
         )
