@@ -120,30 +120,14 @@ def record_payment(
       (``payment-in-future-year``: no credits of 2011 paid in 2010). A payment on a year that
       has ended (2009's credits paid in January 2010) is allowed.
     """
-    committed_years = {item.year for item in commitment.years}
-    if payment.year not in committed_years:
-        raise Conflict(
-            f"commitment {commitment.commitment_id} is for the years {sorted(committed_years)}; "
-            f"it cannot be paid on {payment.year}",
-            "payment-outside-years",
-        )
-    if now < commitment.committed_at:
-        raise Conflict(
-            f"commitment {commitment.commitment_id} was made at "
-            f"{commitment.committed_at.isoformat()}; it cannot be paid at {now.isoformat()}",
-            "payment-before-commitment",
-        )
-    if payment.year > now.astimezone(PARIS).year:
-        raise Conflict(
-            f"the budget year {payment.year} has not begun; it cannot be paid at {now.isoformat()}",
-            "payment-in-future-year",
-        )
-    if payment.amount_cents > commitment.remaining_cents:
-        raise Conflict(
-            f"commitment {commitment.commitment_id} has {commitment.remaining_cents} cents left; "
-            f"a payment of {payment.amount_cents} would exceed it",
-            "over-commitment",
-        )
+    ensure_payable(
+        f"commitment {commitment.commitment_id}",
+        commitment.years,
+        commitment.committed_at,
+        commitment.remaining_cents,
+        payment,
+        now,
+    )
     state = _changed(
         commitment,
         _history(payment.payment_id, "paid", payment, now, payment.reference),
@@ -154,6 +138,41 @@ def record_payment(
     event = PaymentRecorded(**asdict(payment), **_about(commitment), **totals, paid_at=now)
     answer = {"payment_id": payment.payment_id, "commitment_id": commitment.commitment_id}
     return Decision.of(state, [event], {**answer, **totals})
+
+
+def ensure_payable(
+    what: str,
+    years: list[YearAmount],
+    committed_at: datetime,
+    remaining_cents: int,
+    payment: Payment,
+    now: datetime,
+) -> None:
+    """The rules every payment (CP) obeys, on a line commitment or a ledger entry (``what``
+    names it in the refusal): see ``record_payment``. Conflict with the rule's reason."""
+    committed_years = sorted({item.year for item in years})
+    if payment.year not in committed_years:
+        raise Conflict(
+            f"{what} is for the years {committed_years}; it cannot be paid on {payment.year}",
+            "payment-outside-years",
+        )
+    if now < committed_at:
+        raise Conflict(
+            f"{what} was committed at {committed_at.isoformat()}; "
+            f"it cannot be paid at {now.isoformat()}",
+            "payment-before-commitment",
+        )
+    if payment.year > now.astimezone(PARIS).year:
+        raise Conflict(
+            f"the budget year {payment.year} has not begun; it cannot be paid at {now.isoformat()}",
+            "payment-in-future-year",
+        )
+    if payment.amount_cents > remaining_cents:
+        raise Conflict(
+            f"{what} has {remaining_cents} cents left; "
+            f"a payment of {payment.amount_cents} would exceed it",
+            "over-commitment",
+        )
 
 
 def decommit(

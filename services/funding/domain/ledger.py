@@ -27,8 +27,7 @@ from typing import Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
-from services.funding.domain.commitment import Payment
-from shared.clock import PARIS
+from services.funding.domain.commitment import Payment, ensure_payable
 from shared.decision import Decision
 from shared.errors import Conflict
 from shared.events.funding import FINANCER, LedgerCommitted, LedgerPaid, YearAmount
@@ -113,32 +112,16 @@ def record(entry: LedgerEntry) -> LedgerDecision:
 
 def record_payment(entry: LedgerEntry, payment: Payment, now: datetime) -> LedgerDecision:
     """Pay from the entry (see the module's rules); Conflict with a reason otherwise."""
-    years = sorted(item.year for item in entry.years)
     if entry.cancelled:
         raise Conflict(f"ledger entry {entry.entry_id} was cancelled", "entry-cancelled")
-    if payment.year not in years:
-        raise Conflict(
-            f"ledger entry {entry.entry_id} is for the years {years}; "
-            f"it cannot be paid on {payment.year}",
-            "payment-outside-years",
-        )
-    if now < entry.committed_at:
-        raise Conflict(
-            f"ledger entry {entry.entry_id} was committed at {entry.committed_at.isoformat()}; "
-            f"it cannot be paid at {now.isoformat()}",
-            "payment-before-commitment",
-        )
-    if payment.year > now.astimezone(PARIS).year:
-        raise Conflict(
-            f"the budget year {payment.year} has not begun; it cannot be paid at {now.isoformat()}",
-            "payment-in-future-year",
-        )
-    if payment.amount_cents > entry.remaining_cents:
-        raise Conflict(
-            f"ledger entry {entry.entry_id} has {entry.remaining_cents} cents left; "
-            f"a payment of {payment.amount_cents} would exceed it",
-            "over-commitment",
-        )
+    ensure_payable(
+        f"ledger entry {entry.entry_id}",
+        entry.years,
+        entry.committed_at,
+        entry.remaining_cents,
+        payment,
+        now,
+    )
     year = str(payment.year)
     change = LedgerChange(
         id=payment.payment_id,
