@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
+from pymongo.monitoring import CommandListener
 
 from shared.events.base import OutboxEntry
 
@@ -38,10 +39,14 @@ class ConcurrencyConflict(Exception):
     """Another writer saved the aggregate since it was read (or created it first)."""
 
 
-def create_mongo_client(url: str, app_name: str) -> AsyncMongoClient[Document]:
+def create_mongo_client(
+    url: str, app_name: str, listeners: Sequence[CommandListener] = ()
+) -> AsyncMongoClient[Document]:
+    """A client for a service's store; ``listeners`` see every command it sends (metrics)."""
     return AsyncMongoClient(
         url,
         appname=app_name,
+        event_listeners=list(listeners),
         tz_aware=True,
         serverSelectionTimeoutMS=5000,
         connectTimeoutMS=3000,
