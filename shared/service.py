@@ -34,6 +34,7 @@ from shared.logs import configure_logging
 from shared.outbox import OutboxRelay, RelayMetrics
 from shared.settings import ServiceSettings
 from shared.store import Document, create_mongo_client
+from shared.store_metrics import StoreCommandMetrics
 from shared.topics import Topic
 
 log = logging.getLogger(__name__)
@@ -166,7 +167,11 @@ def _one_of(models: Sequence[type[EventData]]) -> Any:
 def build_runtime(settings: ServiceSettings) -> Runtime:
     configure_logging(settings.service, settings.log_level)
     registry = CollectorRegistry()
-    mongo = create_mongo_client(settings.mongo_url.get_secret_value(), settings.client_id)
+    mongo = create_mongo_client(
+        settings.mongo_url.get_secret_value(),
+        settings.client_id,
+        listeners=[StoreCommandMetrics(settings.service, registry)],
+    )
     return Runtime(
         settings=settings,
         registry=registry,
