@@ -1,6 +1,7 @@
 """``python -m tests.bench [--profile]``: the ceiling, the platform's sustained rate and latency,
-what each process costs, and a consumer scaled to two instances; one table, one last line
-``ratio=<platform events/s / ceiling msgs/s> p99_ms=<...>``, and ``.local/bench/results.json``.
+what each process and the store cost, and a consumer scaled to two instances; one table, one last
+line ``ratio=<webhooks delivered/s / ceiling msgs/s> p99_ms=<...> statements_per_event=<...>
+delivered_per_consumed=<...>``, and ``.local/bench/results.json``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import httpx
 
 from shared.kafka_acls import principal
 from shared.topics import COMMAND_SENDERS
-from tests.bench import ceiling, load, profile, scaleout
+from tests.bench import ceiling, load, profile, scaleout, statements
 from tests.bench.cost import CpuMeter, memory_mb
 from tests.bench.report import last_line, table
 from tests.bench.stack import LOCAL, PORTS, ROOT, Stack, kafka_as, say, start
@@ -29,6 +30,9 @@ from tests.support.sinks import Receivers, WebhookReceiver
 BURST_SECONDS = 20.0
 """The burst is sized from the warm-up's rate to last about this long."""
 LATENCY_SECONDS = 15.0
+SETTLE_SECONDS = 60.0
+"""After the burst is consumed, how long the bench waits for its last deliveries (webhooks and
+e-mails) before it reads what the store was asked."""
 
 
 async def prepare(stack: Stack, webhooks: WebhookReceiver) -> None:
@@ -93,11 +97,27 @@ async def bench(with_profile: bool) -> dict[str, Any]:
             name: pid for name, pid in pids.items() if name in ("calls", "funding", "notify")
         }
         profiling = profile.start(services, BURST_SECONDS) if with_profile else []
+        delivered_before, mailed_before = webhooks.received, mail.received
+        store_before = await statements.snapshot()
         burst = await load.drain_burst(feeder, progress, count, max_seconds=45)
         cpu, busy = meter.stop()
         profiles = profile.finish(profiling)
         machine["busy_during_burst_percent"] = round(100 * busy, 1)
-        drained = await load.wait_until(lambda: webhooks.received >= 50 + count, 30)
+        drained = await load.wait_until(
+            lambda: (
+                webhooks.received >= delivered_before + count
+                and mail.received >= mailed_before + count
+            ),
+            SETTLE_SECONDS,
+        )
+        settled = (
+            "every delivery of the burst arrived"
+            if drained
+            else f"the {SETTLE_SECONDS:.0f} s wait for deliveries ran out: "
+            f"{webhooks.received - delivered_before}/{count} webhooks, "
+            f"{mail.received - mailed_before}/{count} e-mails"
+        )
+        store = statements.per_event(store_before, await statements.snapshot(), count, settled)
         if not drained:
             say("the burst is not fully delivered yet: the latency below includes its backlog")
         rate = max(burst.end_to_end / 2, 0.2)
@@ -120,8 +140,14 @@ async def bench(with_profile: bool) -> dict[str, Any]:
         "commit": _commit(),
         "machine": machine,
         "ceiling": {**asdict(top), "rate": top.rate},
-        "platform": {**asdict(burst), "end_to_end": burst.end_to_end},
-        "ratio": burst.end_to_end / top.rate if top.rate else 0.0,
+        "platform": {
+            **asdict(burst),
+            "end_to_end": burst.end_to_end,
+            "delivered_per_consumed": burst.delivered_per_consumed,
+        },
+        "ratio": burst.delivered / top.rate if top.rate else 0.0,
+        "consumed_ratio": burst.end_to_end / top.rate if top.rate else 0.0,
+        "store": store,
         "latency": asdict(latency),
         "cost": cost,
         "scale_out": [{**asdict(run), "partitions": run.partitions_by_member} for run in scale],

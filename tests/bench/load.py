@@ -175,6 +175,10 @@ class Progress:
         return counts
 
 
+Sample = tuple[float, int]
+"""(seconds since the burst was published, how many a stage had done by then)."""
+
+
 @dataclass(frozen=True)
 class StageRates:
     """Events per second of each stage while the platform drained a burst."""
@@ -183,26 +187,58 @@ class StageRates:
     seconds: float
     rates: dict[str, float]
     done: dict[str, int]
+    window: tuple[float, float]
+    """The burst window: where the slower of funding and notify went from 10 % to 90 % of the
+    burst (seconds since it was published); the end-to-end rate is measured there."""
+    delivered: float
+    """Webhooks the bench's receiver got per second in the burst window."""
 
     @property
     def end_to_end(self) -> float:
         return min(self.rates["funding_consumed"], self.rates["notify_consumed"])
 
+    @property
+    def delivered_per_consumed(self) -> float:
+        """Webhooks delivered per second over events consumed per second, in the same window."""
+        return self.delivered / self.end_to_end if self.end_to_end > 0 else 0.0
 
-def window_rate(samples: list[tuple[float, int]], total: int) -> float:
-    """The rate between 10 % and 90 % of ``total`` (start-up and tail left out); if the stage
-    never reached 90 %, up to its last sample."""
+
+def window_of(samples: list[Sample], total: int) -> tuple[Sample, Sample] | None:
+    """Where a stage went from 10 % to 90 % of ``total`` (start-up and tail left out); if it
+    never reached 90 %, up to its last sample; if it did all of it between two samples, from the
+    start."""
     if not samples or total <= 0:
-        return 0.0
+        return None
 
-    def first_at(share: float) -> tuple[float, int] | None:
+    def first_at(share: float) -> Sample | None:
         return next(((t, c) for t, c in samples if c >= share * total), None)
 
     low = first_at(0.1) or samples[0]
     high = first_at(0.9) or samples[-1]
-    if high[0] <= low[0]:  # all of it between two samples: the average from the start
-        return high[1] / high[0] if high[0] > 0 else 0.0
-    return (high[1] - low[1]) / (high[0] - low[0])
+    if high[0] <= low[0]:
+        low = (0.0, 0)
+    return low, high
+
+
+def window_rate(samples: list[Sample], total: int) -> float:
+    """The stage's rate in its own 10 %-90 % window (``window_of``)."""
+    window = window_of(samples, total)
+    if window is None:
+        return 0.0
+    (start, before), (end, after) = window
+    return (after - before) / (end - start) if end > start else 0.0
+
+
+def count_at(samples: list[Sample], at: float) -> int:
+    """What a stage had done at ``at``: its last sample then (0 before the first)."""
+    return max((count for t, count in samples if t <= at), default=0)
+
+
+def rate_between(samples: list[Sample], start: float, end: float) -> float:
+    """A stage's rate between two instants of another stage's window."""
+    if end <= start:
+        return 0.0
+    return (count_at(samples, end) - count_at(samples, start)) / (end - start)
 
 
 async def drain_burst(
@@ -211,7 +247,7 @@ async def drain_burst(
     """Publish ``count`` submissions at once and follow every stage until the last consumer has
     them all (or ``max_seconds`` pass)."""
     base = await progress.snapshot()
-    samples: dict[str, list[tuple[float, int]]] = {stage: [] for stage in base}
+    samples: dict[str, list[Sample]] = {stage: [] for stage in base}
     started = time.perf_counter()
     sending = asyncio.create_task(feeder.burst(count))
     deadline = started + max_seconds
@@ -227,7 +263,11 @@ async def drain_burst(
             break
     await sending
     rates = {stage: window_rate(points, count) for stage, points in samples.items()}
-    return StageRates(count, time.perf_counter() - started, rates, done)
+    slower = min(("funding_consumed", "notify_consumed"), key=lambda stage: rates[stage])
+    window = window_of(samples[slower], count)
+    start, end = (window[0][0], window[1][0]) if window else (0.0, 0.0)
+    delivered = rate_between(samples["webhooks_received"], start, end)
+    return StageRates(count, time.perf_counter() - started, rates, done, (start, end), delivered)
 
 
 async def wait_until(check: Callable[[], bool], seconds: float) -> bool:

@@ -39,7 +39,15 @@ def table(results: dict[str, Any]) -> str:
         done = platform["done"][stage]
         add(f"  {STAGE_NAMES.get(stage, stage):<64}{rate:>10.1f} /s   (done {done})")
     add(f"{'end to end (funding and notify consumed)':<66}{platform['end_to_end']:>10.1f} ev/s")
-    add(f"{'ratio to the ceiling':<66}{results['ratio']:>10.4f}")
+    start, end = platform["window"]
+    add(
+        f"{f'webhooks delivered in the same window ({start:.1f}-{end:.1f} s)':<66}"
+        f"{platform['delivered']:>10.1f} /s"
+    )
+    add(f"{'delivered per consumed':<66}{platform['delivered_per_consumed']:>10.2f}")
+    add(f"{'ratio to the ceiling (webhooks delivered)':<66}{results['ratio']:>10.4f}")
+    consumed = "ratio to the ceiling (events consumed, as before)"
+    add(f"{consumed:<66}{results['consumed_ratio']:>10.4f}")
     latency = results["latency"]
     add("")
     add(
@@ -50,13 +58,29 @@ def table(results: dict[str, Any]) -> str:
         f"  p50 {latency['p50_ms']:.1f} ms   p99 {latency['p99_ms']:.1f} ms   "
         f"p99.9 {latency['p999_ms']:.1f} ms   max {latency['max_ms']:.1f} ms"
     )
+    store = results["store"]
+    by_service = store["by_service"]
     add("")
-    add(f"{'process':<12}{'CPU s / 1000 events':>22}{'RSS MB':>10}{'peak RSS MB':>14}")
+    add(
+        f"{'process':<12}{'CPU s / 1000 events':>22}{'RSS MB':>10}{'peak RSS MB':>14}"
+        f"{'statements / event':>21}{'store ms / event':>19}"
+    )
     for name, cost in results["cost"].items():
+        asked = by_service.get(name)
+        spent = f"{asked['per_event']:>21.2f}{asked['store_ms_per_event']:>19.2f}" if asked else ""
         add(
             f"{name:<12}{cost['cpu_s_per_1000']:>22.2f}{cost['rss_mb']:>10.0f}"
-            f"{cost['peak_rss_mb']:>14.0f}"
+            f"{cost['peak_rss_mb']:>14.0f}{spent}"
         )
+    add(
+        f"store, end to end: {store['per_event']:.2f} statements and "
+        f"{store['store_ms_per_event']:.2f} ms per event ({store['statements']:.0f} for "
+        f"{store['events']} events, counted after {store['settled']})"
+    )
+    add(
+        "  by command, per event: "
+        + ", ".join(f"{command} {count:.2f}" for command, count in store["by_command"].items())
+    )
     add("")
     add(
         f"scale-out: {results['scale_out_service']} instances in one consumer group, "
@@ -76,4 +100,8 @@ def table(results: dict[str, Any]) -> str:
 
 
 def last_line(results: dict[str, Any]) -> str:
-    return f"ratio={results['ratio']:.4f} p99_ms={results['latency']['p99_ms']:.1f}"
+    return (
+        f"ratio={results['ratio']:.4f} p99_ms={results['latency']['p99_ms']:.1f} "
+        f"statements_per_event={results['store']['per_event']:.2f} "
+        f"delivered_per_consumed={results['platform']['delivered_per_consumed']:.2f}"
+    )
