@@ -8,12 +8,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 
 from services.contracts.api.bodies import IdempotencyKey, LabelDecisionBody
-from services.contracts.api.reads import EVERY_ROLE
 from services.contracts.domain.pole import LabelStatus
 from services.contracts.handlers import Command, ContractHandlers
 from services.contracts.store import PoleQueries
 from shared.auth import Principal, require_roles
 from shared.decision import Answer
+from shared.visibility import EVERY_ROLE
 
 
 def pole_routes(

@@ -1,6 +1,7 @@
-"""Reads for every role: contracts by pôle, region and status; one contract; its history; its
-indicator progress; the signature dashboard. See ``domain.visibility`` for who sees unvalidated
-indicator reports."""
+"""Reads for every role (``shared.visibility.EVERY_ROLE``: contracts are public-policy
+documents): contracts by pôle, region and status; one contract; its history; its indicator
+progress; the signature dashboard. See ``domain.visibility`` for who sees unvalidated indicator
+reports."""
 
 # No ``from __future__ import annotations``: FastAPI must see the dependencies that the local
 # ``Annotated`` aliases carry when it reads the route signatures.
@@ -18,8 +19,8 @@ from services.contracts.store import ContractQueries, ContractRepository
 from shared.auth import Principal, require_roles
 from shared.clock import Clock
 from shared.store import Document
+from shared.visibility import EVERY_ROLE
 
-EVERY_ROLE = ("state", "cdc", "region:*", "pole:*", "operator", "integrator")
 View = dict[str, Any]
 
 

@@ -1,6 +1,7 @@
 """Who listens: an integrator's webhook for every dossier and money event, and the Rhône-Alpes
-region's e-mail for its contracts. The dossiers' and contracts' contacts need no subscription:
-notify e-mails them the receipts, decisions and signature requests by default.
+region's e-mail for its contracts (contracts are public acts, ``shared.visibility``: its filter
+keeps its own). The dossiers' and contracts' contacts need no subscription: notify e-mails them
+the receipts, decisions and signature requests by default.
 
 Both subscribe to events that only the story causes: funding's ``funding.line.loaded.v1`` comes
 when funding starts, before anyone subscribes, and whether notify read it before or after the
@@ -39,7 +40,12 @@ async def subscribe(p: Platform, _: Cast) -> str:
         p.notify, "POST", "/subscriptions", p.tokens("integrator"), webhook, "story-webhook"
     )
     hooks.trust(INTEGRATOR_HOOK, created["secret"])
-    mail = {"channel": "email", "target": REGION_MAIL, "event_types": REGION_TYPES}
+    mail = {
+        "channel": "email",
+        "target": REGION_MAIL,
+        "event_types": REGION_TYPES,
+        "filters": {"region_codes": REGION_ROLE.removeprefix("region:")},
+    }
     await send(p.notify, "POST", "/subscriptions", p.tokens(REGION_ROLE), mail, "story-mail")
     url = hooks.url_for(INTEGRATOR_HOOK)
     return (
