@@ -22,6 +22,7 @@ from services.notify.settings import NotifySettings
 from services.notify.store import (
     DELIVERIES,
     SUBSCRIPTIONS,
+    CoalescedMatching,
     Deliveries,
     DeliveryLeases,
     MongoDeliverySearch,
@@ -72,12 +73,18 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
         deliveries,
         DeliveryLeases(delivery_store.collection),
         subscriptions,
+        subscription_search,
         WebhookSender(client, targets),
-        MailSender(settings),
+        MailSender(
+            settings,
+            min(settings.notify_smtp_connections, settings.notify_max_concurrent_deliveries),
+        ),
         metrics,
         clock,
     )
-    recorder = DeliveryRecorder(subscription_search, deliveries, dispatcher.wake, clock)
+    recorder = DeliveryRecorder(
+        CoalescedMatching(subscription_search), deliveries, dispatcher.wake, clock
+    )
     commands = SubscriptionCommands(
         subscriptions,
         subscription_search,

@@ -2,8 +2,14 @@
 retries.
 
 Each claimed delivery is sent in its own task, at most ``notify_max_concurrent_deliveries`` at a
-time, each request bounded by a timeout: a slow or dead receiver holds one slot, never the
-others. The outcome of every attempt is logged on the delivery and on its subscription's health.
+time and at most ``notify_max_in_flight_per_target`` for one target (a subscription, or an
+e-mail's host), each request bounded by a timeout: a slow or dead receiver holds a few slots,
+never the others; its other deliveries stay unclaimed until it answers.
+
+A pass costs the store a few statements whatever its size: one claim of the batch (two
+statements), one read of its subscriptions (``_id $in``); then each attempt's outcome is one
+guarded save on the version the claim read. A subscription's health is written only when it
+changes (first failure, recovery, disable): a success on a healthy one reads and writes nothing.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import Counter
 from collections.abc import Collection
 from dataclasses import InitVar, dataclass, field
 from datetime import datetime, timedelta
@@ -27,14 +34,26 @@ from services.notify.domain.subscription import (
 from services.notify.metrics import NotifyMetrics
 from services.notify.senders import MailSender, Sent, WebhookSender
 from services.notify.settings import NotifySettings
-from services.notify.store import Deliveries, DeliveryLeases
+from services.notify.store import Deliveries, DeliveryLeases, SubscriptionSearch
 from shared.clock import Clock
 from shared.decision import Decision
 from shared.errors import NotFound
-from shared.repository import Repository
+from shared.repository import Found, Repository
+from shared.store import Document
 from shared.waiting import woken_or_timed_out
 
 log = logging.getLogger(__name__)
+
+
+def target_of(subscription_id: str | None, channel: str, target: str) -> str:
+    """Who receives a delivery, for fairness: its subscription, else an e-mail's host."""
+    if subscription_id is not None:
+        return subscription_id
+    return f"{channel}:{target.rpartition('@')[2].lower()}"
+
+
+def delivery_target(delivery: Delivery) -> str:
+    return target_of(delivery.subscription_id, delivery.channel, delivery.target)
 
 
 @dataclass
@@ -43,24 +62,32 @@ class Dispatcher:
     deliveries: Deliveries
     leases: DeliveryLeases
     subscriptions: Repository[Subscription]
+    subscription_search: SubscriptionSearch
     webhooks: WebhookSender
     mail: MailSender
     metrics: NotifyMetrics
     clock: Clock
     _slots: int = field(init=False)
+    _per_target: int = field(init=False)
     _lease: timedelta = field(init=False)
     _poll: float = field(init=False)
     _schedule: RetrySchedule = field(init=False)
     _policy: FailurePolicy = field(init=False)
     _wake: asyncio.Event = field(init=False, default_factory=asyncio.Event)
-    _told: set[str] = field(init=False, default_factory=set)
-    _retries: dict[str, datetime] = field(init=False, default_factory=dict)
-    """Deliveries this dispatcher put back for a retry, and when they come due."""
+    _told: dict[str, str] = field(init=False, default_factory=dict)
+    """Deliveries to claim by id, with their targets."""
+    _retries: dict[str, tuple[datetime, str]] = field(init=False, default_factory=dict)
+    """Deliveries this dispatcher put back for a retry: when they come due, their target."""
     _scan_now: bool = field(init=False, default=True)
     _in_flight: set[asyncio.Task[None]] = field(init=False, default_factory=set)
+    _busy: Counter[str] = field(init=False, default_factory=Counter)
+    """Deliveries in flight per target."""
+    _left_by_search: set[str] = field(init=False, default_factory=set)
+    """Targets whose due deliveries a search left for later (they had enough in flight)."""
 
     def __post_init__(self, settings: NotifySettings) -> None:
         self._slots = settings.notify_max_concurrent_deliveries
+        self._per_target = min(settings.notify_max_in_flight_per_target, self._slots)
         self._lease = timedelta(seconds=settings.notify_delivery_lease_seconds)
         self._poll = settings.notify_dispatch_poll_seconds
         self._schedule = RetrySchedule(
@@ -73,11 +100,11 @@ class Dispatcher:
             final_failures_in_row=settings.notify_disable_after_final_failures,
         )
 
-    def wake(self, delivery_ids: Collection[str] = ()) -> None:
-        """Called when deliveries were recorded: send them now, by id. Without ids (a
+    def wake(self, deliveries: Collection[Delivery] = ()) -> None:
+        """Called when deliveries were recorded: send them now, by id. Without any (a
         subscription resumed, say): look now for every due delivery, not at the next poll."""
-        self._told.update(delivery_ids)
-        self._scan_now = self._scan_now or not delivery_ids
+        self._told.update((delivery.id, delivery_target(delivery)) for delivery in deliveries)
+        self._scan_now = self._scan_now or not deliveries
         self._wake.set()
 
     async def run(self) -> None:
@@ -95,16 +122,16 @@ class Dispatcher:
                 scan = self._scan_now or loop.time() >= next_scan
                 try:
                     claimed, search_in = await self._claim(free, scan)
+                    subscriptions = await self._subscriptions_of(claimed)
                 except Exception:
                     log.exception("claiming due deliveries failed; retrying")
-                    claimed, search_in = [], min(self._poll, 1.0)
+                    claimed, search_in, subscriptions = [], min(self._poll, 1.0), {}
                 if scan:
                     self._scan_now, next_scan = False, loop.time() + search_in
                 for delivery in claimed:
-                    task = asyncio.create_task(self._deliver(delivery))
-                    self._in_flight.add(task)
-                    task.add_done_callback(self._in_flight.discard)
-                if len(claimed) < free and not self._told:
+                    sub_id = delivery.state.subscription_id
+                    self._start(delivery, None if sub_id is None else subscriptions.get(sub_id))
+                if len(claimed) < free and not self._told_ready():
                     wait = max(next_scan - loop.time(), 0.0)
                     await woken_or_timed_out(self._wake, min(wait, 1.0) if self._retries else wait)
         finally:
@@ -112,42 +139,87 @@ class Dispatcher:
                 task.cancel()
             await asyncio.gather(*self._in_flight, return_exceptions=True)
             await self.webhooks.close()
+            await self.mail.close()
 
-    async def _claim(self, free: int, scan: bool) -> tuple[list[Delivery], float]:
-        """The deliveries the dispatcher was told about (up to ``free``), then, when ``scan``,
-        those a search finds due (retries, and any recorded while nobody was told); and in how
-        many seconds to search again: at the poll, or sooner if the search says so."""
+    def _start(self, claimed: Found[Delivery], subscription: Subscription | None) -> None:
+        target = delivery_target(claimed.state)
+        self._busy[target] += 1
+        task = asyncio.create_task(self._deliver(claimed, subscription))
+        self._in_flight.add(task)
+
+        def done(task: asyncio.Task[None]) -> None:
+            self._in_flight.discard(task)
+            self._busy[target] -= 1
+            if self._busy[target] <= 0:
+                del self._busy[target]
+            if target in self._left_by_search:
+                self._left_by_search.discard(target)
+                self._scan_now = True
+            self._wake.set()  # a slot, and room for this target, are free
+
+        task.add_done_callback(done)
+
+    def _has_room(self, target: str, taken: Counter[str]) -> bool:
+        return self._busy[target] + taken[target] < self._per_target
+
+    def _told_ready(self) -> bool:
+        """Whether a delivery told about may be claimed now (its target has room)."""
+        return any(self._has_room(target, Counter()) for target in self._told.values())
+
+    async def _subscriptions_of(self, claimed: list[Found[Delivery]]) -> dict[str, Subscription]:
+        ids = {d.state.subscription_id for d in claimed if d.state.subscription_id is not None}
+        return await self.subscription_search.of_ids(ids) if ids else {}
+
+    async def _claim(self, free: int, scan: bool) -> tuple[list[Found[Delivery]], float]:
+        """The deliveries the dispatcher was told about (up to ``free``, and as many per target
+        as it has room for), then, when ``scan``, those a search finds due (retries, and any
+        recorded while nobody was told); and in how many seconds to search again: at the poll,
+        or sooner if the search says so."""
         now = self.clock.now()
-        due = [delivery_id for delivery_id, at in self._retries.items() if at <= now]
-        for delivery_id in due:
-            del self._retries[delivery_id]
-        self._told.update(due)
-        told = list(self._told)[:free]
-        self._told.difference_update(told)
+        for delivery_id in [i for i, (at, _) in self._retries.items() if at <= now]:
+            self._told[delivery_id] = self._retries.pop(delivery_id)[1]
+        taken: Counter[str] = Counter()
+        told: list[str] = []
+        for delivery_id, target in self._told.items():
+            if len(told) >= free:
+                break
+            if self._has_room(target, taken):
+                taken[target] += 1
+                told.append(delivery_id)
+        for delivery_id in told:
+            del self._told[delivery_id]
         claimed = await self.leases.claim(told, now, self._lease)
         search_in = self._poll
         if scan and len(claimed) >= free:
             search_in = 0.0  # the search was due: it comes as soon as a slot is free
         elif scan:
-            found, next_search = await self.leases.claim_due(now, self._lease, free - len(claimed))
+
+            def wanted(state: Document) -> bool:
+                target = target_of(state.get("subscription_id"), state["channel"], state["target"])
+                if not self._has_room(target, taken):
+                    self._left_by_search.add(target)
+                    return False
+                taken[target] += 1
+                return True
+
+            found, next_search = await self.leases.claim_due(
+                now, self._lease, free - len(claimed), wanted
+            )
             claimed += found
             if next_search is not None:
                 search_in = min(search_in, max((next_search - now).total_seconds(), 0.0))
-        return claimed, search_in
+        return [self.deliveries.claimed(loaded) for loaded in claimed], search_in
 
-    async def _deliver(self, delivery: Delivery) -> None:
+    async def _deliver(self, claimed: Found[Delivery], subscription: Subscription | None) -> None:
         try:
-            await self._attempt(delivery)
+            await self._attempt(claimed, subscription)
         except Exception:
             log.exception(
-                "delivery %s failed unexpectedly; it comes again after its lease", delivery.id
+                "delivery %s failed unexpectedly; it comes again after its lease", claimed.id
             )
 
-    async def _attempt(self, delivery: Delivery) -> None:
-        subscription = None
-        if delivery.subscription_id is not None:
-            found = await self.subscriptions.get(delivery.subscription_id)
-            subscription = found.state if found else None
+    async def _attempt(self, claimed: Found[Delivery], subscription: Subscription | None) -> None:
+        delivery = claimed.state
         started_at, started = self.clock.now(), time.monotonic()
         sent = await self._send(delivery, subscription, started_at)
         latency = time.monotonic() - started
@@ -158,15 +230,15 @@ class Dispatcher:
             latency_seconds=round(latency, 4),
             error=sent.error,
         )
-        done = await self.deliveries.finish(delivery.id, attempt, self._schedule, sent.retry_after)
+        done = await self.deliveries.finish(claimed, attempt, self._schedule, sent.retry_after)
         if done.status == "pending":
-            self._retries[done.id] = done.next_attempt_at
+            self._retries[done.id] = (done.next_attempt_at, delivery_target(done))
             self._wake.set()  # the loop watches the clock for it from now on
         status = "retry" if done.status == "pending" else done.status
         self.metrics.notifications.labels(delivery.channel, status).inc()
         self.metrics.latency.labels(delivery.channel).observe(latency)
         if subscription is not None and subscription.status == "active":
-            await self._record_health(subscription.id, sent.outcome, done.status == "failed")
+            await self._record_health(subscription, sent.outcome, done.status == "failed")
 
     async def _send(
         self, delivery: Delivery, subscription: Subscription | None, now: datetime
@@ -181,13 +253,19 @@ class Dispatcher:
             return await self.webhooks.send(delivery, secrets)
         return await self.mail.send(delivery)
 
-    async def _record_health(self, subscription_id: str, outcome: Outcome, gave_up: bool) -> None:
-        """A success heals the subscription; failures for too long disable it."""
+    async def _record_health(
+        self, subscription: Subscription, outcome: Outcome, gave_up: bool
+    ) -> None:
+        """A success heals the subscription; failures for too long disable it. Decided first on
+        the subscription as the pass read it: when its health does not change (a success on a
+        healthy one, another failure of a failing one), nothing is read or written."""
 
         def decide(subscription: Subscription, now: datetime) -> Decision[Subscription] | None:
             if outcome == Outcome.DELIVERED:
                 return record_success(subscription)
             return record_failure(subscription, now, gave_up, self._policy)
 
+        if decide(subscription, self.clock.now()) is None:
+            return
         with contextlib.suppress(NotFound):  # a subscription deleted meanwhile has no health
-            await self.subscriptions.apply(subscription_id, decide)
+            await self.subscriptions.apply(subscription.id, decide)

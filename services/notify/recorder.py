@@ -1,6 +1,6 @@
 """What notify does with every event of the other services: record who must receive it.
 
-Recording is all the consumer does (a few inserts, never a network call to a receiver), so a
+Recording is all the consumer does (one query, one insert, never a call to a receiver), so a
 slow receiver cannot hold up the topic. Each delivery's id comes from its target and the event's
 id: a redelivered event finds its deliveries already recorded and changes nothing.
 """
@@ -11,9 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from services.notify.domain.delivery import new_delivery
+from services.notify.domain.delivery import Delivery, new_delivery
 from services.notify.domain.recipients import default_recipients, default_target_id
-from services.notify.store import Deliveries, SubscriptionSearch
+from services.notify.store import CoalescedMatching, Deliveries
 from shared.clock import Clock
 from shared.cloudevents import CloudEvent
 from shared.topics import ALL_TOPICS, Topic
@@ -24,14 +24,16 @@ CONSUMED_TOPICS: tuple[Topic, ...] = tuple(t for t in ALL_TOPICS if "notify" in 
 
 @dataclass(frozen=True)
 class DeliveryRecorder:
-    subscriptions: SubscriptionSearch
+    subscriptions: CoalescedMatching
     deliveries: Deliveries
-    on_recorded: Callable[[list[str]], None]
+    on_recorded: Callable[[list[Delivery]], None]
     clock: Clock
 
     async def on_any_event(self, event: CloudEvent, _typed: Any) -> None:
         """Record one delivery per subscription that selects the event and per default
-        recipient; the event's data is read generically (other services own its shape)."""
+        recipient; the event's data is read generically (other services own its shape). The
+        subscriptions of the events recorded at the same time are asked in one query, and one
+        event's deliveries are inserted together."""
         now = self.clock.now()
         deliveries = [
             new_delivery(sub.id, sub.channel, sub.target, event, now, sub.id, sub.owner_subject)
@@ -42,6 +44,6 @@ class DeliveryRecorder:
             new_delivery(default_target_id(address), "email", address, event, now)
             for address in default_recipients(event.type, event.data)
         ]
-        recorded = [d.id for d in deliveries if await self.deliveries.record(d)]
+        recorded = set(await self.deliveries.record(deliveries)) if deliveries else set()
         if recorded:
-            self.on_recorded(recorded)
+            self.on_recorded([d for d in deliveries if d.id in recorded])

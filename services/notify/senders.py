@@ -13,9 +13,10 @@ the delivery comes again).
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -152,9 +153,67 @@ class WebhookSender:
         return Sent(outcome, response.status_code, refused, retry_after)
 
 
-class MailSender:
-    def __init__(self, settings: NotifySettings) -> None:
+class SmtpPool:
+    """Up to ``size`` connected SMTP clients, reused from one e-mail to the next: a client is
+    connected when first needed, taken by one send at a time, dropped (closed) after any
+    failure so that the next send connects afresh, and all closed at stop."""
+
+    def __init__(self, settings: NotifySettings, size: int) -> None:
         self._settings = settings
+        self._idle: list[aiosmtplib.SMTP] = []
+        self._free = asyncio.Semaphore(size)
+        self.connections_made = 0
+
+    def _client(self) -> aiosmtplib.SMTP:
+        s = self._settings
+        password = s.notify_smtp_password.get_secret_value() if s.notify_smtp_password else None
+        return aiosmtplib.SMTP(
+            hostname=s.notify_smtp_host,
+            port=s.notify_smtp_port,
+            username=s.notify_smtp_username,
+            password=password,
+            start_tls=s.notify_smtp_starttls,
+            timeout=s.notify_request_timeout_seconds,
+        )
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[aiosmtplib.SMTP]:
+        async with self._free:
+            client = None
+            while self._idle and client is None:
+                candidate = self._idle.pop()
+                client = candidate if candidate.is_connected else None
+            if client is None:
+                client = self._client()
+                await client.connect()
+                self.connections_made += 1
+            try:
+                yield client
+            except BaseException:
+                client.close()
+                raise
+            self._idle.append(client)
+
+    async def close(self) -> None:
+        idle, self._idle = self._idle, []
+        for client in idle:
+            try:
+                await client.quit()
+            except (aiosmtplib.SMTPException, OSError):
+                client.close()
+
+
+class MailSender:
+    def __init__(self, settings: NotifySettings, connections: int = 1) -> None:
+        self._settings = settings
+        self._pool = SmtpPool(settings, connections)
+
+    @property
+    def connections_made(self) -> int:
+        return self._pool.connections_made
+
+    async def close(self) -> None:
+        await self._pool.close()
 
     def message(self, delivery: Delivery) -> EmailMessage:
         mail = compose(delivery.event_type, delivery.event.get("data", {}))
@@ -169,18 +228,15 @@ class MailSender:
         return message
 
     async def send(self, delivery: Delivery) -> Sent:
-        s = self._settings
-        password = s.notify_smtp_password.get_secret_value() if s.notify_smtp_password else None
+        message = self.message(delivery)
         try:
-            await aiosmtplib.send(
-                self.message(delivery),
-                hostname=s.notify_smtp_host,
-                port=s.notify_smtp_port,
-                username=s.notify_smtp_username,
-                password=password,
-                start_tls=s.notify_smtp_starttls,
-                timeout=s.notify_request_timeout_seconds,
-            )
+            try:
+                async with self._pool.connection() as client:
+                    await client.send_message(message)
+            except aiosmtplib.SMTPServerDisconnected:
+                # a kept connection the server closed meanwhile: once more on a new one
+                async with self._pool.connection() as client:
+                    await client.send_message(message)
         except aiosmtplib.SMTPRecipientsRefused as error:
             return Sent(Outcome.FINAL, error=_error(error))
         except aiosmtplib.SMTPResponseException as error:

@@ -40,6 +40,15 @@ class NotifySettings(ServiceSettings):
     notify_max_retry_after_seconds: float = 86400.0
     notify_request_timeout_seconds: float = 10.0
     notify_max_concurrent_deliveries: int = 50
+    notify_max_in_flight_per_target: int = Field(
+        default=4,
+        ge=1,
+        description="deliveries in flight at once to one subscription or one e-mail host: a "
+        "slow receiver holds this many slots at most",
+    )
+    notify_smtp_connections: int = Field(
+        default=4, ge=1, description="SMTP connections kept open (at most the delivery slots)"
+    )
     notify_delivery_lease_seconds: float = 60.0
     notify_dispatch_poll_seconds: float = Field(
         default=30.0,

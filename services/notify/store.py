@@ -10,12 +10,15 @@ of the domain, and it bumps the version so that any other writer re-reads the de
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import asyncio
+import uuid
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol, cast
 
-from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import BulkWriteError
 
 from services.notify.domain.delivery import (
     Attempt,
@@ -24,18 +27,26 @@ from services.notify.domain.delivery import (
     attempted,
     replayed,
 )
-from services.notify.domain.matching import patterns_matching
+from services.notify.domain.matching import patterns_matching, type_matches
 from services.notify.domain.subscription import Subscription
 from shared.clock import Clock
 from shared.decision import Decision
 from shared.errors import NotFound
-from shared.repository import Aggregates, Repository
-from shared.store import ConcurrencyConflict, Document, retry_on_conflict
+from shared.repository import Aggregates, Found, Repository
+from shared.store import (
+    AggregateStore,
+    ConcurrencyConflict,
+    Document,
+    Loaded,
+    loaded_from,
+    retry_on_conflict,
+)
 
 SERVICE = "notify"
 SUBSCRIPTIONS = "subscriptions"
 DELIVERIES = "deliveries"
 LISTED_AT_MOST = 500
+DUPLICATE_KEY = 11000
 
 
 NO_SUCH = "no such subscription or delivery"
@@ -58,8 +69,13 @@ def subscription_repository(aggregates: Aggregates, clock: Clock) -> Repository[
 
 
 class SubscriptionSearch(Protocol):
-    async def matching(self, event_type: str) -> list[Subscription]:
-        """Active subscriptions whose patterns select ``event_type`` (filters not applied)."""
+    async def matching(self, event_types: Collection[str]) -> list[Subscription]:
+        """Active subscriptions whose patterns select any of ``event_types`` (filters not
+        applied): one query for the events of a consumer's batch."""
+        ...
+
+    async def of_ids(self, subscription_ids: Collection[str]) -> dict[str, Subscription]:
+        """The subscriptions named, by id (those that exist)."""
         ...
 
     async def listed(self, owner_subject: str | None) -> list[Subscription]:
@@ -86,13 +102,18 @@ class MongoSubscriptionSearch:
         for field in ("state.event_types", "state.owner_subject", "state.status"):
             await self.collection.create_index([(field, ASCENDING)])
 
-    async def matching(self, event_type: str) -> list[Subscription]:
-        query = {
-            "state.status": "active",
-            "state.event_types": {"$in": patterns_matching(event_type)},
-        }
+    async def matching(self, event_types: Collection[str]) -> list[Subscription]:
+        patterns = sorted({p for event_type in event_types for p in patterns_matching(event_type)})
+        query = {"state.status": "active", "state.event_types": {"$in": patterns}}
         documents = await self.collection.find(query, {"state": 1}).to_list(None)
         return [Subscription.model_validate(document["state"]) for document in documents]
+
+    async def of_ids(self, subscription_ids: Collection[str]) -> dict[str, Subscription]:
+        if not subscription_ids:
+            return {}
+        query = {"_id": {"$in": list(subscription_ids)}}
+        documents = await self.collection.find(query, {"state": 1}).to_list(None)
+        return {d["_id"]: Subscription.model_validate(d["state"]) for d in documents}
 
     async def listed(self, owner_subject: str | None) -> list[Subscription]:
         query: Document = {"state.status": {"$ne": "deleted"}}
@@ -105,6 +126,45 @@ class MongoSubscriptionSearch:
 
     async def count_disabled(self) -> int:
         return await self.collection.count_documents({"state.status": "disabled"})
+
+
+class CoalescedMatching:
+    """Asks the search once for the concurrent ``matching`` calls (the events of one consumer
+    batch are recorded at the same time): a call waits for the query in flight to end, then one
+    query over the union of every waiting event type serves them all, each call getting only
+    the subscriptions whose patterns select its own type."""
+
+    def __init__(self, search: SubscriptionSearch) -> None:
+        self._search = search
+        self._waiting: list[tuple[str, asyncio.Future[list[Subscription]]]] = []
+        self._running: asyncio.Task[None] | None = None
+
+    async def matching(self, event_type: str) -> list[Subscription]:
+        future: asyncio.Future[list[Subscription]] = asyncio.get_running_loop().create_future()
+        self._waiting.append((event_type, future))
+        if self._running is None:
+            self._running = asyncio.create_task(self._serve())
+        return await future
+
+    async def _serve(self) -> None:
+        try:
+            await asyncio.sleep(0)  # the calls made in the same turn go in the first query
+            while self._waiting:
+                waiting, self._waiting = self._waiting, []
+                try:
+                    found = await self._search.matching({t for t, _ in waiting})
+                except Exception as error:
+                    for _, future in waiting:
+                        if not future.done():
+                            future.set_exception(error)
+                    continue
+                for event_type, future in waiting:
+                    if not future.done():
+                        future.set_result(
+                            [s for s in found if type_matches(s.event_types, event_type)]
+                        )
+        finally:
+            self._running = None
 
 
 class MongoDeliverySearch:
@@ -145,30 +205,71 @@ class Deliveries:
         )
         self._clock = clock
 
-    async def record(self, delivery: Delivery) -> bool:
-        """Insert the delivery; False when it was already recorded (the same event again)."""
+    async def record(self, deliveries: Sequence[Delivery]) -> list[str]:
+        """Insert the deliveries (one ``insert_many`` on the store); returns the ids of those
+        newly recorded, leaving out those already there (the same event again)."""
+        now = self._clock.now()
+        store = self.repository.aggregates
+        if not isinstance(store, AggregateStore):  # in-memory aggregates (component tests)
+            return [d.id for d in deliveries if await self._add(d, now)]
+        documents = await self._documents(deliveries, now)
+        if not documents:
+            return []
         try:
-            await self.repository.add(delivery.id, Decision.of(delivery), self._clock.now())
+            await store.collection.insert_many(documents, ordered=False)
+        except BulkWriteError as error:
+            errors = error.details.get("writeErrors", [])
+            if any(e.get("code") != DUPLICATE_KEY for e in errors):
+                raise
+            already = {documents[e["index"]]["_id"] for e in errors}
+            return [d["_id"] for d in documents if d["_id"] not in already]
+        return [d["_id"] for d in documents]
+
+    async def _add(self, delivery: Delivery, now: datetime) -> bool:
+        try:
+            await self.repository.add(delivery.id, Decision.of(delivery), now)
         except ConcurrencyConflict:
             return False
         return True
+
+    async def _documents(self, deliveries: Sequence[Delivery], now: datetime) -> list[Document]:
+        """The documents the kernel would insert for these new deliveries, built by the kernel
+        itself (``Repository.add`` on an ``AggregateStore``) into a collection that only keeps
+        them; a recorded delivery has no event, so nothing is left for the relay."""
+        kept = _KeptInserts(DELIVERIES)
+        builder = Repository(
+            AggregateStore(cast(AsyncCollection[Document], kept)),
+            Delivery,
+            service=SERVICE,
+            clock=self._clock,
+            what="delivery",
+        )
+        for delivery in deliveries:
+            await builder.add(delivery.id, Decision.of(delivery), now)
+        return kept.documents
 
     async def get(self, delivery_id: str) -> Delivery | None:
         found = await self.repository.get(delivery_id)
         return None if found is None else found.state
 
+    def claimed(self, loaded: Loaded) -> Found[Delivery]:
+        """A delivery as its claim read it (its version guards the save of the attempt)."""
+        return self.repository.found(loaded)
+
     async def finish(
         self,
-        delivery_id: str,
+        claimed: Found[Delivery],
         attempt: Attempt,
         schedule: RetrySchedule,
         retry_after: float | None,
     ) -> Delivery:
-        """Log the attempt and decide what comes next, as of the attempt's start; re-read and
-        decide again if a replay or a claim changed the delivery meanwhile."""
+        """Log the attempt and decide what comes next, as of the attempt's start, saved on the
+        version the claim read (no read); re-read and decide again if a replay or a claim
+        changed the delivery meanwhile."""
+        first = [claimed]
 
         async def apply() -> Delivery:
-            found = await self.repository.require(delivery_id)
+            found = first.pop() if first else await self.repository.require(claimed.id)
             decision = attempted(found.state, attempt, schedule, retry_after)
             await self.repository.save(found, decision, attempt.at)
             return decision.state
@@ -185,6 +286,17 @@ class Deliveries:
         return count
 
 
+class _KeptInserts:
+    """Stands for a collection while the kernel builds new aggregates' documents: keeps them."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.documents: list[Document] = []
+
+    async def insert_one(self, document: Document) -> Any:
+        self.documents.append(document)
+
+
 def due(now: datetime) -> Document:
     """A delivery to attempt now: pending, its time come, not leased to a dispatcher."""
     return {
@@ -192,6 +304,11 @@ def due(now: datetime) -> Document:
         "state.next_attempt_at": {"$lte": now},
         "state.lease_until": {"$lt": now},
     }
+
+
+TARGET_FIELDS = ("subscription_id", "channel", "target")
+"""What a delivery's target is read from (``Wanted`` sees these fields of its state)."""
+Wanted = Callable[[Document], bool]
 
 
 def claimable_at(state: Document) -> datetime:
@@ -206,38 +323,57 @@ class DeliveryLeases:
 
     def __init__(self, collection: AsyncCollection[Document]) -> None:
         self.collection = collection
+        self._owner = str(uuid.uuid4())
 
     async def claim_due(
-        self, now: datetime, lease: timedelta, limit: int
-    ) -> tuple[list[Delivery], datetime | None]:
+        self, now: datetime, lease: timedelta, limit: int, wanted: Wanted = lambda _: True
+    ) -> tuple[list[Loaded], datetime | None]:
         """Take up to ``limit`` due deliveries for ``lease``, found by a search (a scan on
-        FerretDB): retries that came due, and deliveries nobody told the dispatcher about.
-        Also says when a search may find more: ``now`` if due ones were left over, else when
-        the first pending one comes due or its lease (a dead dispatcher's, perhaps) runs out."""
-        pending = await self.collection.find(
-            {"state.status": "pending"}, {"state.next_attempt_at": 1, "state.lease_until": 1}
-        ).to_list(None)
-        ready_at = {doc["_id"]: claimable_at(doc["state"]) for doc in pending}
-        ready = sorted((at, i) for i, at in ready_at.items() if at <= now)
-        claimed = await self.claim([i for _, i in ready[:limit]], now, lease)
-        later = [at for at in ready_at.values() if at > now]
-        next_search = now if len(ready) > limit else min(later, default=None)
+        FerretDB): retries that came due, and deliveries nobody told the dispatcher about;
+        ``wanted`` leaves some for later (their target has enough in flight). Also says when a
+        search may find more: ``now`` if due ones were left over, else when the first pending
+        one comes due or its lease (a dead dispatcher's, perhaps) runs out."""
+        shown = {f"state.{f}": 1 for f in ("next_attempt_at", "lease_until", *TARGET_FIELDS)}
+        pending = await self.collection.find({"state.status": "pending"}, shown).to_list(None)
+        ready = sorted(
+            (at, doc["_id"], doc["state"])
+            for doc in pending
+            if (at := claimable_at(doc["state"])) <= now
+        )
+        chosen: list[str] = []
+        for _, delivery_id, state in ready:
+            if len(chosen) >= limit:
+                break
+            if wanted(state):
+                chosen.append(delivery_id)
+        claimed = await self.claim(chosen, now, lease)
+        later = [at for doc in pending if (at := claimable_at(doc["state"])) > now]
+        next_search = (
+            now if len(chosen) >= limit and len(ready) > limit else min(later, default=None)
+        )
         return claimed, next_search
 
-    async def claim(self, ids: Iterable[str], now: datetime, lease: timedelta) -> list[Delivery]:
+    async def claim(self, ids: Iterable[str], now: datetime, lease: timedelta) -> list[Loaded]:
         """Take those of ``ids`` that are due for ``lease``; another dispatcher (a replica)
         cannot take them meanwhile, and a dispatcher that dies lets its lease expire.
 
-        One guarded statement per delivery, each found by its _id (the local FerretDB's patch
-        makes that an index lookup), rather than one claim by a filter that would scan every
-        delivery while holding the store's write lock."""
-        claimed = []
-        for delivery_id in ids:
-            document = await self.collection.find_one_and_update(
-                {"_id": delivery_id, **due(now)},
-                {"$set": {"state.lease_until": now + lease}, "$inc": {"version": 1}},
-                return_document=ReturnDocument.AFTER,
-            )
-            if document is not None:
-                claimed.append(Delivery.model_validate(document["state"]))
-        return claimed
+        Two statements for the whole batch, both naming the ids (the _id index serves them,
+        on FerretDB with our patch too), as the kernel relay claims: one guarded
+        ``update_many`` sets the lease and this pass's token, and bumps the version (so any
+        other writer re-reads the delivery); one ``find`` reads back what carries the token,
+        which tells what this pass took from what another dispatcher took meanwhile."""
+        chosen = {"_id": {"$in": list(ids)}}
+        if not chosen["_id"]["$in"]:
+            return []
+        token = f"{self._owner}:{uuid.uuid4()}"
+        await self.collection.update_many(
+            {**chosen, **due(now)},
+            {
+                "$set": {"state.lease_until": now + lease, "lease_token": token},
+                "$inc": {"version": 1},
+            },
+        )
+        documents = await self.collection.find(
+            {**chosen, "lease_token": token}, {"outbox": 0, "outbox_lease_until": 0}
+        ).to_list(None)
+        return [loaded_from(document) for document in documents]

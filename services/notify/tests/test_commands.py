@@ -98,9 +98,9 @@ async def test_a_replay_saves_exactly_the_domains_replayed_delivery() -> None:
     commands = world.commands()
     sub = await commands.create(POLE, EMAIL, None)
     delivery = new_delivery(sub["id"], "email", EMAIL.target, EVENT, NOW, sub["id"], POLE.subject)
-    await world.deliveries.record(delivery)
+    await world.deliveries.record([delivery])
     final = Attempt(at=NOW, outcome=Outcome.FINAL, status_code=None, latency_seconds=0.1)
-    failed = await world.deliveries.finish(delivery.id, final, SCHEDULE, None)
+    failed = await world.deliveries.finish(await world.claimed(delivery.id), final, SCHEDULE, None)
     world.clock.advance(timedelta(hours=1))
 
     answer = await commands.replay_since(POLE, sub["id"], NOW)
@@ -120,11 +120,11 @@ async def test_a_replay_saves_exactly_the_domains_replayed_delivery() -> None:
 async def test_a_delivery_that_gives_up_publishes_its_failure_from_notify() -> None:
     world = World()
     delivery = new_delivery("default:a@b.fr", "email", "a@b.fr", EVENT, NOW)
-    assert await world.deliveries.record(delivery)
-    assert not await world.deliveries.record(delivery)
+    assert await world.deliveries.record([delivery]) == [delivery.id]
+    assert await world.deliveries.record([delivery]) == []
     final = Attempt(at=NOW, outcome=Outcome.FINAL, latency_seconds=0.1, error="550 no such user")
 
-    done = await world.deliveries.finish(delivery.id, final, SCHEDULE, None)
+    done = await world.deliveries.finish(await world.claimed(delivery.id), final, SCHEDULE, None)
 
     assert done.status == "failed" == world.delivery(delivery.id).status
     [failure] = world.delivery_store.published

@@ -55,7 +55,7 @@ async def test_an_event_records_one_delivery_per_matching_subscription_once() ->
     targets = [sub["id"] for sub in selecting] + [default_target_id("contact@nano.example.fr")]
     expected = sorted(delivery_id(target, sent.id) for target in targets)
     assert sorted(world.delivery_store.documents) == expected
-    assert [sorted(ids) for ids in world.recorded] == [expected]
+    assert [sorted(d.id for d in told) for told in world.recorded] == [expected]
     recorded = world.delivery(delivery_id(selecting[0]["id"], sent.id))
     assert (recorded.event_id, recorded.event_type, recorded.status) == (
         sent.id,

@@ -4,6 +4,7 @@ queries would."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -12,10 +13,10 @@ from services.notify.domain.matching import patterns_matching
 from services.notify.domain.subscription import Subscription
 from services.notify.handlers import SubscriptionCommands
 from services.notify.recorder import DeliveryRecorder
-from services.notify.store import Deliveries, subscription_repository
+from services.notify.store import CoalescedMatching, Deliveries, subscription_repository
 from services.notify.targets import NO_PRIVATE_TARGETS
 from shared.clock import ManualClock
-from shared.repository import Repository
+from shared.repository import Found, Repository
 from tests.support.memory import MemoryAggregates
 
 NOW = datetime(2009, 3, 2, 10, 0, tzinfo=UTC)
@@ -25,15 +26,20 @@ OVERLAP = timedelta(hours=24)
 class MemorySubscriptionSearch:
     def __init__(self, aggregates: MemoryAggregates) -> None:
         self._aggregates = aggregates
+        self.queries = 0
 
     def _all(self) -> list[Subscription]:
         return [Subscription.model_validate(state) for state in self._aggregates.states()]
 
-    async def matching(self, event_type: str) -> list[Subscription]:
-        patterns = set(patterns_matching(event_type))
+    async def matching(self, event_types: Collection[str]) -> list[Subscription]:
+        self.queries += 1
+        patterns = {pattern for t in event_types for pattern in patterns_matching(t)}
         return [
             sub for sub in self._all() if sub.status == "active" and patterns & set(sub.event_types)
         ]
+
+    async def of_ids(self, subscription_ids: Collection[str]) -> dict[str, Subscription]:
+        return {sub.id: sub for sub in self._all() if sub.id in subscription_ids}
 
     async def listed(self, owner_subject: str | None) -> list[Subscription]:
         kept = [
@@ -69,7 +75,7 @@ class World:
         default_factory=lambda: MemoryAggregates("subscriptions")
     )
     delivery_store: MemoryAggregates = field(default_factory=lambda: MemoryAggregates("deliveries"))
-    recorded: list[list[str]] = field(default_factory=list)
+    recorded: list[list[Delivery]] = field(default_factory=list)
     replays: int = 0
 
     @property
@@ -93,7 +99,7 @@ class World:
 
     def recorder(self) -> DeliveryRecorder:
         return DeliveryRecorder(
-            MemorySubscriptionSearch(self.subscription_store),
+            CoalescedMatching(MemorySubscriptionSearch(self.subscription_store)),
             self.deliveries,
             self.recorded.append,
             self.clock,
@@ -101,6 +107,10 @@ class World:
 
     def _replayed(self) -> None:
         self.replays += 1
+
+    async def claimed(self, delivery_id: str) -> Found[Delivery]:
+        """The delivery as a dispatcher's claim would read it."""
+        return await self.deliveries.repository.require(delivery_id)
 
     def delivery(self, delivery_id: str) -> Delivery:
         return Delivery.model_validate(self.delivery_store.documents[delivery_id]["state"])
