@@ -52,7 +52,7 @@ async def test_a_submission_stamped_at_the_deadline_is_late_and_changes_nothing(
     assert [(e.type, e.data["platform_name"]) for e in events] == [
         ("calls.dossier.submitted.v1", dossier()["platform_name"])
     ]
-    assert events[0].data["submitted_at"] == (DEADLINE - timedelta(seconds=1)).isoformat()
+    assert events[0].data["submitted_at"] == "2008-12-01T22:59:59Z"  # a second before DEADLINE
 
 
 async def test_the_call_closes_by_itself_once_at_its_deadline(isolation: Isolation) -> None:
@@ -76,7 +76,7 @@ async def test_the_call_closes_by_itself_once_at_its_deadline(isolation: Isolati
         events = await read_events(isolation, "calls.call", lambda evs: len(evs) >= len(closed))
     closings = [e for e in events if e.type == "calls.call.closed.v1" and e.subject == "PF-CLOSE"]
     assert len(closings) == 1
-    assert closings[0].data["closed_at"] == DEADLINE.isoformat()
+    assert closings[0].data["closed_at"] == "2008-12-01T23:00:00Z"  # DEADLINE, midnight in Paris
 
 
 async def test_the_service_documents_its_api_and_its_events(isolation: Isolation) -> None:

@@ -3,7 +3,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.clock import ManualClock, SimulatedClock, SystemClock, to_millisecond
+from shared.clock import PARIS, ManualClock, SimulatedClock, SystemClock, to_millisecond
 
 START = datetime(2008, 9, 30, tzinfo=UTC)
 
@@ -68,3 +68,32 @@ def test_a_manual_clock_keeps_what_it_is_told_and_gives_milliseconds() -> None:
     for _ in range(3):
         clock.advance(timedelta(microseconds=400))
     assert clock.now() == START.replace(microsecond=3_000)  # 1.999 + 1.2 ms, kept exactly
+
+
+def test_a_manual_clock_started_or_set_in_paris_time_gives_utc() -> None:
+    clock = ManualClock(datetime(2008, 12, 1, 23, 59, 59, 123_456, tzinfo=PARIS))
+    now = clock.now()
+    assert now.tzinfo is UTC
+    assert now == datetime(2008, 12, 1, 22, 59, 59, 123_000, tzinfo=UTC)
+    assert now.isoformat() == "2008-12-01T22:59:59.123000+00:00"
+    clock.set(datetime(2009, 6, 30, 23, 59, 59, tzinfo=PARIS))
+    assert clock.now().isoformat() == "2009-06-30T21:59:59+00:00"
+
+
+def test_a_simulated_clock_started_in_paris_time_gives_utc() -> None:
+    paris_start = datetime(2008, 10, 1, 9, 30, 0, 123_456, tzinfo=PARIS)
+    now = SimulatedClock(paris_start, speed=1.0, anchor=time.time()).now()
+    assert now.tzinfo is UTC
+    assert now.microsecond % 1000 == 0
+    assert timedelta(0) <= now - to_millisecond(paris_start) < timedelta(seconds=5)
+
+
+def test_a_simulated_clock_in_paris_time_never_runs_back_across_summer_time() -> None:
+    spring = datetime(2009, 3, 29, 1, 59, tzinfo=PARIS)  # Paris skips 02:00-03:00 that night
+    anchor = time.time()
+    instants = [
+        SimulatedClock(spring, speed=1.0, anchor=anchor - minutes * 60).now()
+        for minutes in range(0, 120, 15)
+    ]
+    assert instants == sorted(instants)
+    assert instants[-1] - instants[0] >= timedelta(minutes=105)

@@ -56,7 +56,7 @@ async def test_a_submission_answers_a_numbered_receipt_with_the_server_time(worl
     second = await submit(world, platform_name="Plate-forme essais moteurs")
     assert first["status_code"] == 201
     assert first["body"]["receipt_number"] == "PF-2008-0001"
-    assert first["body"]["submitted_at"] == IN_TIME.isoformat()
+    assert first["body"]["submitted_at"] == "2008-11-20T09:00:00Z"  # IN_TIME, 10:00 in Paris
     assert second["body"]["receipt_number"] == "PF-2008-0002"
 
 
