@@ -77,6 +77,8 @@ def table(results: dict[str, Any]) -> str:
         f"{store['store_ms_per_event']:.2f} ms per event ({store['statements']:.0f} for "
         f"{store['events']} events, counted after {store['settled']})"
     )
+    if store["unread"]:
+        add(f"  not counted (their /metrics could not be read): {', '.join(store['unread'])}")
     add(
         "  by command, per event: "
         + ", ".join(f"{command} {count:.2f}" for command, count in store["by_command"].items())

@@ -14,19 +14,23 @@ from tests.bench.stack import PORTS
 
 
 async def snapshot() -> dict[str, StoreTotals]:
-    """Each service's store totals so far (a service that does not answer counts nothing)."""
-    async with httpx.AsyncClient(timeout=5) as client:
+    """Each service's store totals so far; a service whose page could not be read (three tries)
+    is left out, and ``per_event`` names it."""
+    async with httpx.AsyncClient(timeout=10) as client:
 
-        async def of(port: int) -> StoreTotals:
-            try:
-                page = await client.get(f"http://127.0.0.1:{port}/metrics")
-                page.raise_for_status()
-            except httpx.HTTPError:
-                return StoreTotals()
-            return store_totals(page.text)
+        async def of(port: int) -> StoreTotals | None:
+            for _ in range(3):
+                try:
+                    page = await client.get(f"http://127.0.0.1:{port}/metrics")
+                    page.raise_for_status()
+                except httpx.HTTPError:
+                    await asyncio.sleep(0.5)
+                    continue
+                return store_totals(page.text)
+            return None
 
         found = await asyncio.gather(*(of(port) for port in PORTS.values()))
-    return dict(zip(PORTS, found, strict=True))
+    return {name: totals for name, totals in zip(PORTS, found, strict=True) if totals is not None}
 
 
 def per_event(
@@ -34,7 +38,7 @@ def per_event(
 ) -> dict[str, Any]:
     """The statements the four services sent between two snapshots, per event of the burst."""
     events = max(events, 1)
-    used = {name: after[name] - before[name] for name in after}
+    used = {name: after[name] - before[name] for name in after if name in before}
     total = sum(used.values(), StoreTotals())
     return {
         "events": events,
@@ -53,4 +57,5 @@ def per_event(
             for command, count in sorted(total.by_command.items(), key=lambda item: -item[1])
         },
         "settled": settled,
+        "unread": sorted(set(PORTS) - set(used)),
     }
