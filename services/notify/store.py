@@ -14,11 +14,10 @@ import asyncio
 import uuid
 from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Protocol, cast
+from typing import Protocol
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import BulkWriteError
 
 from services.notify.domain.delivery import (
     Attempt,
@@ -34,7 +33,6 @@ from shared.decision import Decision
 from shared.errors import NotFound
 from shared.repository import Aggregates, Found, Repository
 from shared.store import (
-    AggregateStore,
     ConcurrencyConflict,
     Document,
     Loaded,
@@ -46,7 +44,6 @@ SERVICE = "notify"
 SUBSCRIPTIONS = "subscriptions"
 DELIVERIES = "deliveries"
 LISTED_AT_MOST = 500
-DUPLICATE_KEY = 11000
 
 
 NO_SUCH = "no such subscription or delivery"
@@ -206,24 +203,12 @@ class Deliveries:
         self._clock = clock
 
     async def record(self, deliveries: Sequence[Delivery]) -> list[str]:
-        """Insert the deliveries (one ``insert_many`` on the store); returns the ids of those
-        newly recorded, leaving out those already there (the same event again)."""
+        """Insert the deliveries, all at once (the kernel's store writes concurrent creates of
+        one collection in one ``bulk_write(ordered=False)``); returns the ids of those newly
+        recorded, leaving out those already there (the same event again)."""
         now = self._clock.now()
-        store = self.repository.aggregates
-        if not isinstance(store, AggregateStore):  # in-memory aggregates (component tests)
-            return [d.id for d in deliveries if await self._add(d, now)]
-        documents = await self._documents(deliveries, now)
-        if not documents:
-            return []
-        try:
-            await store.collection.insert_many(documents, ordered=False)
-        except BulkWriteError as error:
-            errors = error.details.get("writeErrors", [])
-            if any(e.get("code") != DUPLICATE_KEY for e in errors):
-                raise
-            already = {documents[e["index"]]["_id"] for e in errors}
-            return [d["_id"] for d in documents if d["_id"] not in already]
-        return [d["_id"] for d in documents]
+        added = await asyncio.gather(*(self._add(delivery, now) for delivery in deliveries))
+        return [delivery.id for delivery, new in zip(deliveries, added, strict=True) if new]
 
     async def _add(self, delivery: Delivery, now: datetime) -> bool:
         try:
@@ -231,22 +216,6 @@ class Deliveries:
         except ConcurrencyConflict:
             return False
         return True
-
-    async def _documents(self, deliveries: Sequence[Delivery], now: datetime) -> list[Document]:
-        """The documents the kernel would insert for these new deliveries, built by the kernel
-        itself (``Repository.add`` on an ``AggregateStore``) into a collection that only keeps
-        them; a recorded delivery has no event, so nothing is left for the relay."""
-        kept = _KeptInserts(DELIVERIES)
-        builder = Repository(
-            AggregateStore(cast(AsyncCollection[Document], kept)),
-            Delivery,
-            service=SERVICE,
-            clock=self._clock,
-            what="delivery",
-        )
-        for delivery in deliveries:
-            await builder.add(delivery.id, Decision.of(delivery), now)
-        return kept.documents
 
     async def get(self, delivery_id: str) -> Delivery | None:
         found = await self.repository.get(delivery_id)
@@ -284,17 +253,6 @@ class Deliveries:
             await self.repository.change(delivery_id, replayed)
             count += 1
         return count
-
-
-class _KeptInserts:
-    """Stands for a collection while the kernel builds new aggregates' documents: keeps them."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.documents: list[Document] = []
-
-    async def insert_one(self, document: Document) -> Any:
-        self.documents.append(document)
 
 
 def due(now: datetime) -> Document:

@@ -4,6 +4,8 @@ per default recipient, and a redelivery of the same event records nothing more."
 
 from __future__ import annotations
 
+import asyncio
+
 from faststream.kafka import TestKafkaBroker
 
 from services.notify.domain.delivery import delivery_id
@@ -11,8 +13,9 @@ from services.notify.domain.recipients import default_target_id
 from services.notify.handlers import NewSubscription
 from services.notify.recorder import CONSUMED_TOPICS
 from services.notify.settings import NotifySettings
+from services.notify.store import CoalescedMatching
 from services.notify.tests.samples import preselected
-from services.notify.tests.world import World
+from services.notify.tests.world import MemorySubscriptionSearch, World
 from shared.auth import Principal
 from shared.consumer import EventHandlers
 from shared.service import build_runtime
@@ -63,3 +66,25 @@ async def test_an_event_records_one_delivery_per_matching_subscription_once() ->
         "pending",
     )
     assert recorded.event["data"]["dossier_id"] == DOSSIER
+
+
+async def test_concurrent_events_ask_for_their_subscriptions_in_one_query() -> None:
+    world = World()
+    commands = world.commands()
+    state = Principal("dgcis", frozenset({"state"}))
+    dossiers = await commands.create(state, email(["calls.dossier.*"]), None)
+    await commands.create(state, email(["funding.financing.*"]), None)
+    search = MemorySubscriptionSearch(world.subscription_store)
+    matching = CoalescedMatching(search)
+
+    dossier, financing, dossier_again = await asyncio.gather(
+        matching.matching(PRESELECTED.type_name),
+        matching.matching("funding.financing.opened.v1"),
+        matching.matching(PRESELECTED.type_name),
+    )
+
+    assert search.queries == 1
+    assert [s.id for s in dossier] == [s.id for s in dossier_again] == [dossiers["id"]]
+    assert [s.event_types for s in financing] == [["funding.financing."]]
+    assert await matching.matching("contracts.contract.signed.v1") == []
+    assert search.queries == 2
