@@ -9,21 +9,52 @@ transactions, so the unit of atomicity is one document. An aggregate's document 
 - ``outbox``: events produced by saves and not yet published (the relay publishes and pulls them);
 - ``outbox_lease_until``: until when a relay owns the outbox (the epoch when nobody does);
 - ``processed``: the last ids of consumed events and of commands' idempotency keys, with their
-  answers, written in the same update as the change they caused, so a redelivery changes nothing.
+  answers, written in the same update as the change they caused, so a redelivery changes nothing;
+- ``write_id``: the token of the save that wrote the current version (see below).
+
+**Asking the store less (issue 15).** Consumers run up to 16 keys at once and HTTP bursts run
+many commands together, so many loads and saves of one collection are in flight at the same time.
+``GroupCommit`` makes them share round trips, leader/follower, without a timer: a request that
+arrives while a batch of its kind is in flight waits for it and then goes with the others as the
+next batch; a lone request goes at once. Loads go as one ``find({"_id": {"$in": ids}})``; creates
+and saves as one ``bulk_write(ordered=False)`` of ``InsertOne`` / guarded ``UpdateOne``. Each
+caller keeps today's semantics: its own ``Loaded | None``, its own ``ConcurrencyConflict`` (an
+insert's duplicate key, reported by index; an update that did not match), its own write error; a
+save is durable when its await returns. An update reports only a total matched count, so every
+save writes a fresh ``write_id`` token and, only when fewer updates matched than were sent, one
+read of the tokens (``_id $in``) tells which did: zero extra statements in the normal case.
+
+**The bulk-of-100 hang (FerretDB 1.24).** FerretDB's ``update`` command ran each of its updates
+as a query then a write, and deferred closing every query to the end of the whole command; an
+open query holds one of the SQLite pool's 100 connections (``SetMaxOpenConns(100)``), so the
+100th update of one command waited for ever for a connection to write with (99 updates: 160 ms;
+100: no answer, and the local proxy ``atomic.go`` kept the write lock until its 2-minute
+``replyTimeout`` dropped the connection). Not the proxy, the message size or the guard: any 100
+updates of one command hang. ``deploy/local/ferretdb/update-closes-each-query.patch`` closes each
+query before the next update (patched: 100 updates in 135 ms, 300 in 690 ms); ``WRITE_GROUP``
+stays below 100 all the same, for binaries built before the patch and to leave connections to
+concurrent reads.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, InsertOne, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import (
+    AutoReconnect,
+    BulkWriteError,
+    DuplicateKeyError,
+    WriteConcernError,
+    WriteError,
+)
 from pymongo.monitoring import CommandListener
 
 from shared.events.base import OutboxEntry
@@ -33,10 +64,90 @@ Events = Sequence[OutboxEntry]
 """The events a write leaves in the document's outbox."""
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 PROCESSED_KEPT = 200
+LOAD_GROUP = 100
+"""At most this many loads in one ``find`` (one first batch of the cursor: 101 documents)."""
+WRITE_GROUP = 64
+"""At most this many creates and saves in one ``bulk_write``: below the 100 updates that hang an
+unpatched FerretDB 1.24 (see the module's docstring)."""
+DUPLICATE_KEY = 11000
+LOAD_PROJECTION: Document = {"outbox": 0, "outbox_lease_until": 0, "write_id": 0}
 
 
 class ConcurrencyConflict(Exception):
     """Another writer saved the aggregate since it was read (or created it first)."""
+
+
+class WriteOutcomeUnknown(AutoReconnect):
+    """A grouped save whose document was written again before its token could be read back: it
+    may or may not have landed, as when a connection drops after a write (run it again: processed
+    ids make a repeat change nothing)."""
+
+
+RequestT = TypeVar("RequestT")
+ResultT = TypeVar("ResultT")
+Outcomes = list[Any]
+"""One per request, in order: the request's result, or the exception its caller gets."""
+
+
+class GroupCommit(Generic[RequestT, ResultT]):
+    """Runs requests in batches, leader/follower and without a timer: a request that arrives while
+    a batch is in flight waits for it and goes with the others in the next batch (at most
+    ``limit``); a lone request goes at once. ``run`` answers a batch with one outcome per request
+    (a result or an exception, given to that request's caller only); an exception raised by
+    ``run`` itself goes to every caller of the batch."""
+
+    def __init__(self, run: Callable[[list[RequestT]], Awaitable[Outcomes]], limit: int) -> None:
+        self._run = run
+        self._limit = limit
+        self._waiting: list[tuple[RequestT, asyncio.Future[ResultT]]] = []
+        self._draining: asyncio.Task[None] | None = None
+
+    async def submit(self, request: RequestT) -> ResultT:
+        future: asyncio.Future[ResultT] = asyncio.get_running_loop().create_future()
+        self._waiting.append((request, future))
+        if self._draining is None:
+            self._draining = asyncio.create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            while self._waiting:
+                batch = [item for item in self._waiting[: self._limit] if not item[1].done()]
+                del self._waiting[: self._limit]
+                if batch:
+                    await self._settle(batch)
+        finally:
+            self._draining = None
+            for _, future in self._waiting:  # only when cancelled (the loop closes)
+                future.cancel()
+            self._waiting.clear()
+
+    async def _settle(self, batch: list[tuple[RequestT, asyncio.Future[ResultT]]]) -> None:
+        try:
+            outcomes = await self._run([request for request, _ in batch])
+        except asyncio.CancelledError:
+            for _, future in batch:
+                future.cancel()
+            raise
+        except Exception as error:
+            outcomes = [error] * len(batch)
+        for (_, future), outcome in zip(batch, outcomes, strict=True):
+            if future.done():  # its caller was cancelled
+                continue
+            if isinstance(outcome, BaseException):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome)
+
+
+@dataclass(frozen=True)
+class Write:
+    """One create (``version`` None) or guarded save (the version it read, and its token)."""
+
+    id: str
+    operation: InsertOne[Document] | UpdateOne
+    version: int | None = None
+    token: str = ""
 
 
 def create_mongo_client(
@@ -102,16 +213,15 @@ class AggregateStore:
     ) -> None:
         self.collection = collection
         self._on_events = on_events
+        self._loads: GroupCommit[str, Loaded | None] = GroupCommit(self._find, LOAD_GROUP)
+        self._writes: GroupCommit[Write, None] = GroupCommit(self._bulk, WRITE_GROUP)
 
     @property
     def name(self) -> str:
         return self.collection.name
 
     async def load(self, aggregate_id: str) -> Loaded | None:
-        document = await self.collection.find_one(
-            {"_id": aggregate_id}, {"outbox": 0, "outbox_lease_until": 0}
-        )
-        return None if document is None else loaded_from(document)
+        return await self._loads.submit(aggregate_id)
 
     async def create(
         self, aggregate_id: str, state: Document, events: Events = (), processed: Kept = None
@@ -125,10 +235,7 @@ class AggregateStore:
             "outbox_lease_until": EPOCH,
             "processed": [] if processed is None else [processed.document()],
         }
-        try:
-            await self.collection.insert_one(document)
-        except DuplicateKeyError as error:
-            raise ConcurrencyConflict(aggregate_id) from error
+        await self._writes.submit(Write(aggregate_id, InsertOne(document)))
         if events:
             self._on_events(self.collection.name, aggregate_id)
 
@@ -136,7 +243,8 @@ class AggregateStore:
         self, loaded: Loaded, state: Document, events: Events = (), processed: Kept = None
     ) -> None:
         """Replace the state read as ``loaded``; ConcurrencyConflict if it changed since."""
-        changes: Document = {"state": state, "version": loaded.version + 1}
+        token = secrets.token_hex(8)
+        changes: Document = {"state": state, "version": loaded.version + 1, "write_id": token}
         if processed is not None:
             # The version guard makes a read-modify-write of the list safe; FerretDB ignores
             # $push's $slice, so the bounded list is computed here.
@@ -145,13 +253,78 @@ class AggregateStore:
         update: Document = {"$set": changes}
         if events:
             update["$push"] = {"outbox": {"$each": [entry.model_dump() for entry in events]}}
-        result = await self.collection.update_one(
-            {"_id": loaded.id, "version": loaded.version}, update
-        )
-        if result.matched_count != 1:
-            raise ConcurrencyConflict(loaded.id)
+        guarded = UpdateOne({"_id": loaded.id, "version": loaded.version}, update)
+        await self._writes.submit(Write(loaded.id, guarded, loaded.version, token))
         if events:
             self._on_events(self.collection.name, loaded.id)
+
+    async def _find(self, ids: list[str]) -> Outcomes:
+        """One ``find`` for a batch of loads (an id asked twice is read once)."""
+        unique_ids = list(dict.fromkeys(ids))
+        cursor = self.collection.find(
+            {"_id": {"$in": unique_ids}}, LOAD_PROJECTION, batch_size=len(unique_ids) + 1
+        )
+        found = {document["_id"]: loaded_from(document) async for document in cursor}
+        return [found.get(aggregate_id) for aggregate_id in ids]
+
+    async def _bulk(self, writes: list[Write]) -> Outcomes:
+        """One ``bulk_write`` for a batch of creates and saves, each told its own outcome."""
+        outcomes: Outcomes = [None] * len(writes)
+        try:
+            result = await self.collection.bulk_write(
+                [write.operation for write in writes], ordered=False
+            )
+            matched = result.matched_count
+        except BulkWriteError as error:
+            for item in error.details.get("writeErrors", []):
+                outcomes[item["index"]] = write_error(writes[item["index"]], item)
+            if error.details.get("writeConcernErrors"):
+                concern = WriteConcernError("write concern error", 64, error.details)
+                outcomes = [concern if outcome is None else outcome for outcome in outcomes]
+            matched = error.details.get("nMatched", 0)
+        saves = [
+            index
+            for index, write in enumerate(writes)
+            if write.version is not None and outcomes[index] is None
+        ]
+        if matched < len(saves):
+            await self._tell_unmatched(writes, saves, outcomes)
+        return outcomes
+
+    async def _tell_unmatched(
+        self, writes: list[Write], saves: list[int], outcomes: Outcomes
+    ) -> None:
+        """Reads back the tokens of a batch's saves when some did not match: a document carrying
+        a save's token has it; one at the very next version with another token was saved by
+        another writer first (a conflict); one written again since cannot tell."""
+        cursor = self.collection.find(
+            {"_id": {"$in": list({writes[index].id for index in saves})}},
+            {"write_id": 1, "version": 1},
+        )
+        written = {document["_id"]: document async for document in cursor}
+        for index in saves:
+            write = writes[index]
+            document = written.get(write.id, {})
+            assert write.version is not None
+            if document.get("write_id") == write.token:
+                continue
+            if document.get("version", 0) > write.version + 1:
+                outcomes[index] = WriteOutcomeUnknown(f"{write.id}: written again since")
+            else:
+                outcomes[index] = ConcurrencyConflict(write.id)
+
+
+def write_error(write: Write, item: Document) -> Exception:
+    """The exception a caller gets for its operation's entry in a BulkWriteError: a create's
+    duplicate key is a ConcurrencyConflict, as ``insert_one``'s DuplicateKeyError was."""
+    code = item.get("code")
+    error_class = DuplicateKeyError if code == DUPLICATE_KEY else WriteError
+    error = error_class(item.get("errmsg", "write error"), code, item)
+    if code == DUPLICATE_KEY and write.version is None:
+        conflict = ConcurrencyConflict(write.id)
+        conflict.__cause__ = error
+        return conflict
+    return error
 
 
 def loaded_from(document: Document) -> Loaded:
@@ -165,7 +338,6 @@ def loaded_from(document: Document) -> Loaded:
     )
 
 
-ResultT = TypeVar("ResultT")
 JITTER_SECONDS = 0.002
 
 
