@@ -9,6 +9,7 @@ to the domain.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Iterable
 from datetime import datetime
@@ -40,7 +41,10 @@ class LabelView:
 
     async def of(self, pole_ids: Iterable[str]) -> PoleLabels:
         """A snapshot of the labels of these pôles, for the domain."""
-        return PoleLabels({pole_id: await self.label(pole_id) for pole_id in set(pole_ids)})
+        wanted = sorted(set(pole_ids))
+        # Asked together, the loads go to the store as one find (the kernel groups them).
+        labels = await asyncio.gather(*map(self.label, wanted))
+        return PoleLabels(dict(zip(wanted, labels, strict=True)))
 
     async def labelled_pole(self, pole_id: str, instant: datetime) -> Pole | None:
         """The pôle if it holds the label at ``instant`` as far as calls knows, else None."""

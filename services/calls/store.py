@@ -8,6 +8,7 @@ dossier gives its key up in the same save that withdraws it.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -19,11 +20,13 @@ from services.calls.domain.call import CallState
 from services.calls.domain.dossier import DossierState
 from shared.clock import Clock
 from shared.repository import Aggregates, Repository
-from shared.store import Document
+from shared.store import Document, GroupCommit, Outcomes
 
 SERVICE = "calls"
 CALLS = "calls"
 DOSSIERS = "dossiers"
+RECEIPTS_GROUP = 64
+"""At most this many submissions numbered by one statement."""
 SUMMARY_ONLY = {"state.history": 0, "outbox": 0, "processed": 0, "outbox_lease_until": 0}
 
 
@@ -104,15 +107,31 @@ class MongoQueries(CallsQueries):
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self._calls = db[CALLS]
         self._dossiers = db[DOSSIERS]
+        self._numbering = GroupCommit[str, int](self._number, RECEIPTS_GROUP)
 
     async def next_receipt_number(self, call_id: str) -> int:
-        # A counter beside the call's state: saves of the state leave it alone.
-        document = await self._calls.find_one_and_update(
-            {"_id": call_id}, {"$inc": {"receipts_issued": 1}}, return_document=ReturnDocument.AFTER
-        )
-        if document is None:
-            raise LookupError(call_id)
-        return int(document["receipts_issued"])
+        return await self._numbering.submit(call_id)
+
+    async def _number(self, call_ids: list[str]) -> Outcomes:
+        """Numbers for submissions that arrived together: one ``$inc`` by their count per call
+        (a counter beside the call's state: saves of the state leave it alone), each submission
+        taking one number of the range, in the order they asked."""
+        issued: dict[str, int] = {}
+        for call_id, count in Counter(call_ids).items():
+            document = await self._calls.find_one_and_update(
+                {"_id": call_id},
+                {"$inc": {"receipts_issued": count}},
+                return_document=ReturnDocument.AFTER,
+            )
+            issued[call_id] = -1 if document is None else int(document["receipts_issued"]) - count
+        numbers: Outcomes = []
+        for call_id in call_ids:
+            if issued[call_id] < 0:
+                numbers.append(LookupError(call_id))
+                continue
+            issued[call_id] += 1
+            numbers.append(issued[call_id])
+        return numbers
 
     async def due_for_closing(self, now: datetime) -> list[str]:
         found = self._calls.find(
