@@ -30,7 +30,7 @@ outbox; ``Journal`` adds what a chain knows besides: whether a decision was appl
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Generic, Protocol, TypeVar
 
@@ -119,6 +119,12 @@ class Chained:
 
 
 class JournalStore(Chained):
+    """Chains in a collection. A process notes, for each aggregate, the newest version it saw and
+    the decision of every version it stepped on (``load`` reads each new version by ``_id``), so
+    that "was this decision applied?" is answered without a query by decision, which the local
+    store runs as a scan of the whole collection (30 ms at 70 entries, growing with them): it is
+    read once per aggregate and process, then only by ``_id``."""
+
     def __init__(
         self,
         collection: AsyncCollection[Document],
@@ -129,6 +135,7 @@ class JournalStore(Chained):
         self.follow_ups = frozenset(model.type_name for model in follow_ups)
         self._on_events = on_events
         self._known: dict[str, int] = {}
+        self._decisions: dict[str, Decisions] = {}
 
     @property
     def name(self) -> str:
@@ -139,24 +146,53 @@ class JournalStore(Chained):
         await self.collection.create_index([("aggregate_id", 1), ("decision_id", 1)])
 
     async def load(self, aggregate_id: str) -> Loaded | None:
-        """The newest version: from the last version this process saw, step forward by _id."""
+        """The newest version: from the last version this process saw, step forward by _id
+        (noting the decision of each version it steps on)."""
         version = self._known.get(aggregate_id) or await self._newest_version(aggregate_id)
         if version == 0:
             return None
         document = await self._entry(aggregate_id, version)
+        assert document is not None, f"{aggregate_id} lost its version {version}"
+        self._saw(aggregate_id, version, document.get("decision_id"))
         while (following := await self._entry(aggregate_id, version + 1)) is not None:
             document, version = following, version + 1
-        assert document is not None, f"{aggregate_id} lost its version {version}"
-        self._known[aggregate_id] = version
+            self._saw(aggregate_id, version, document.get("decision_id"))
         return Loaded(id=aggregate_id, version=version, state=document["state"], processed=())
 
     async def applied(self, aggregate_id: str, decision_id: str) -> Applied | None:
-        document = await self.collection.find_one(
-            {"aggregate_id": aggregate_id, "decision_id": decision_id}, {"answer": 1, "pending": 1}
-        )
+        """The entry that applied ``decision_id``, among the versions up to the newest one this
+        process has seen (``load`` before asking). Answered from the decisions this process
+        noted when it knows every version up to that one; otherwise they are read once, for
+        that aggregate, and noted (the query by decision is a scan on the local store)."""
+        known = self._known.get(aggregate_id, 0)
+        decisions = self._decisions.get(aggregate_id)
+        if decisions is None or decisions.upto < known:
+            decisions = await self._read_decisions(aggregate_id)
+        if decisions.upto < known:  # a version it saw is not read back: ask by decision
+            query: Document = {"aggregate_id": aggregate_id, "decision_id": decision_id}
+        elif decision_id in decisions.versions:
+            query = {"_id": entry_id(aggregate_id, decisions.versions[decision_id])}
+        else:
+            return None
+        document = await self.collection.find_one(query, {"answer": 1, "pending": 1})
         if document is None:
             return None
         return Applied(document["_id"], dict(document["answer"]), bool(document.get("pending")))
+
+    async def _read_decisions(self, aggregate_id: str) -> Decisions:
+        cursor = self.collection.find(
+            {"aggregate_id": aggregate_id}, {"version": 1, "decision_id": 1}
+        ).sort("version")
+        self._decisions[aggregate_id] = decisions = Decisions()
+        for document in await cursor.to_list(None):
+            decisions.saw(int(document["version"]), document.get("decision_id"))
+        return decisions
+
+    def _saw(self, aggregate_id: str, version: int, decision_id: str | None) -> None:
+        """Version ``version`` exists (read or inserted by this process), with its decision."""
+        self._known[aggregate_id] = max(self._known.get(aggregate_id, 0), version)
+        decisions = self._decisions.setdefault(aggregate_id, Decisions())
+        decisions.saw(version, decision_id)
 
     async def pending_events(self, entry_id: str) -> list[EventData]:
         """The events of an entry whose follow-ups are still to complete."""
@@ -186,13 +222,13 @@ class JournalStore(Chained):
             await self.collection.insert_one(entry)
         except DuplicateKeyError as error:
             raise ConcurrencyConflict(entry["aggregate_id"]) from error
-        self._known[entry["aggregate_id"]] = entry["version"]
+        self._saw(entry["aggregate_id"], entry["version"], entry["decision_id"])
         if with_events:
             self._on_events(self.collection.name, entry["_id"])
 
     async def _entry(self, aggregate_id: str, version: int) -> Document | None:
         return await self.collection.find_one(
-            {"_id": entry_id(aggregate_id, version)}, {"state": 1}
+            {"_id": entry_id(aggregate_id, version)}, {"state": 1, "decision_id": 1}
         )
 
     async def _newest_version(self, aggregate_id: str) -> int:
@@ -200,6 +236,23 @@ class JournalStore(Chained):
             {"aggregate_id": aggregate_id}, {"version": 1}, sort=[("version", -1)]
         )
         return 0 if newest is None else int(newest["version"])
+
+
+@dataclass
+class Decisions:
+    """The decisions applied by an aggregate's versions 1 to ``upto``, every one of them seen
+    by this process, each with the version that applied it."""
+
+    upto: int = 0
+    versions: dict[str, int] = field(default_factory=dict)
+
+    def saw(self, version: int, decision_id: str | None) -> None:
+        """Note the version after ``upto`` (any other leaves a gap: not noted)."""
+        if version != self.upto + 1:
+            return
+        self.upto = version
+        if decision_id is not None:
+            self.versions[decision_id] = version
 
 
 def entry_id(aggregate_id: str, version: int) -> str:

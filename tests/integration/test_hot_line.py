@@ -13,7 +13,9 @@ import httpx
 import pytest
 
 from services.funding.app import create_app
+from services.funding.journal import Applied, JournalStore
 from services.funding.settings import FundingSettings
+from shared.store import ConcurrencyConflict, Processed, create_mongo_client
 from tests.support.infra import Isolation, auth, serve
 from tests.support.kafka import read_events
 
@@ -67,3 +69,42 @@ async def test_twenty_concurrent_commitments_on_one_line_from_two_instances(
         f"the slowest of {COMMITMENTS} concurrent commitments on one line took "
         f"{times[-1]:.2f} s (bound {BOUND_SECONDS} s; all: {times})"
     )
+
+
+async def test_a_decision_applied_by_another_instance_is_found_by_each(
+    isolation: Isolation,
+) -> None:
+    """Each instance answers "applied already?" from the decisions it noted while stepping
+    along the chain, or reads them once: a decision saved by one instance is seen by the other,
+    whether it followed the chain from the start or came late."""
+    settings = isolation.settings(FundingSettings)
+    mongo = create_mongo_client(settings.mongo_url.get_secret_value(), "hot-line-journal")
+    try:
+        collection = mongo[settings.database_name]["journal"]
+        one, two, late = (JournalStore(collection) for _ in range(3))
+        await one.create("line-a", {"n": 0})
+        assert await two.load("line-a") is not None
+        assert await two.applied("line-a", "d-1") is None
+        for number in range(1, 4):
+            loaded = await one.load("line-a")
+            assert loaded is not None
+            answer = {"outcome": "committed", "n": number}
+            await one.save(loaded, {"n": number}, processed=Processed(f"d-{number}", answer))
+
+        for store in (two, late, one):
+            loaded = await store.load("line-a")
+            assert loaded is not None
+            assert loaded.version == 4
+            found = await store.applied("line-a", "d-2")
+            assert found == Applied("line-a:3", {"outcome": "committed", "n": 2}, False)
+            assert await store.applied("line-a", "d-9") is None
+        stale = await two.load("line-a")
+        assert stale is not None
+        await one.save(stale, {"n": 4}, processed=Processed("d-4", {"n": 4}))
+        with pytest.raises(ConcurrencyConflict):
+            await two.save(stale, {"n": 4}, processed=Processed("d-4", {"n": 4}))
+        assert await two.load("line-a") is not None
+        assert await two.applied("line-a", "d-4") == Applied("line-a:5", {"n": 4}, False)
+    finally:
+        await mongo.drop_database(settings.database_name)
+        await mongo.close()
