@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
-from services.funding.journal import Applied
+from services.funding.journal import Applied, Decisions
 from services.funding.tests.memory import Funding, MemoryChain
 from services.funding.tests.support import M_EUR, line, terms, transfer
 from shared.events.funding import YearAmount
@@ -94,3 +94,14 @@ async def test_transfers_both_ways_at_once_complete() -> None:
     assert platforms.amount_cents == line(PLATFORMS).amount_cents + M_EUR // 2
     assert not [e for e in lines.entries.values() if "pending" in e]
     assert len(f.books.lines.queues) == 0
+
+
+def test_decisions_are_noted_only_without_a_gap() -> None:
+    decisions = Decisions()
+    decisions.saw(1, None)
+    decisions.saw(2, "d-2")
+    decisions.saw(4, "d-4")  # version 3 unseen: not noted
+    decisions.saw(2, "d-2")
+    assert (decisions.upto, decisions.versions) == (2, {"d-2": 2})
+    decisions.saw(3, "d-3")
+    assert (decisions.upto, decisions.versions) == (3, {"d-2": 2, "d-3": 3})
