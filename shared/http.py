@@ -1,17 +1,73 @@
-"""HTTP edges every service shares: a body size limit (413 before parsing), health routes, and
-the answer to a refused command (the kernel's ``DomainError``)."""
+"""HTTP edges every service shares: a body size limit (413 before parsing), health routes, what
+a service still waits for while it starts, and the answer to a refused command (the kernel's
+``DomainError``)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.errors import DomainError, answer_of
+from shared.errors import DomainError, Unavailable, answer_of
 
 Check = Callable[[], Awaitable[bool]]
+
+RETRY_AFTER_SECONDS = 5
+"""What a 503 answer tells its caller to wait (``Retry-After``) before asking again."""
+
+
+class Readiness:
+    """What a starting service still waits for (``store``, ``broker``), and whether it started.
+
+    The service serves HTTP at once; ``/health/ready`` answers 503 naming what it waits for until
+    ``started()``; its own routes answer 503 until the store is up (``serves_requests``: the
+    store's indexes and reference data exist). A dependency that goes away again later is
+    named back with ``waiting`` while it is retried.
+    """
+
+    def __init__(self, *waiting: str) -> None:
+        self._waiting = list(waiting)
+        self._started = asyncio.Event()
+
+    @property
+    def waiting_for(self) -> list[str]:
+        return list(self._waiting)
+
+    @property
+    def ready(self) -> bool:
+        return self._started.is_set()
+
+    def waiting(self, name: str) -> None:
+        if name not in self._waiting:
+            self._waiting.append(name)
+
+    def done(self, name: str) -> None:
+        if name in self._waiting:
+            self._waiting.remove(name)
+
+    def started(self) -> None:
+        self._waiting.clear()
+        self._started.set()
+
+    def serves_requests(self) -> bool:
+        """Whether the service's own routes may run: its store is up and prepared."""
+        return self.ready or "store" not in self._waiting
+
+    def refuse_while_starting(self, service: str) -> None:
+        """Raise ``Unavailable`` (503, reason ``starting``) while the store is not up yet."""
+        if not self.serves_requests():
+            raise Unavailable(
+                f"{service} is starting: it waits for {', '.join(self._waiting)}; "
+                f"try again in {RETRY_AFTER_SECONDS} s",
+                "starting",
+            )
+
+    async def wait(self) -> None:
+        """Return once the service started (callers bound it with ``asyncio.timeout``)."""
+        await self._started.wait()
 
 
 def problem_answer(error: DomainError) -> JSONResponse:
@@ -20,8 +76,15 @@ def problem_answer(error: DomainError) -> JSONResponse:
     ``reason``, the short code the metrics count."""
     answer = answer_of(error)
     return JSONResponse(
-        {"detail": answer.detail, "reason": answer.reason}, status_code=answer.status_code
+        {"detail": answer.detail, "reason": answer.reason},
+        status_code=answer.status_code,
+        headers=_retry_after(answer.status_code),
     )
+
+
+def _retry_after(status_code: int) -> dict[str, str]:
+    """A 503 tells when to ask again; no other answer does."""
+    return {"Retry-After": str(RETRY_AFTER_SECONDS)} if status_code == 503 else {}
 
 
 def install_problem_answers(app: FastAPI) -> None:
@@ -86,9 +149,10 @@ class BodySizeLimit:
         await response(scope, receive, send)
 
 
-def health_router(checks: Mapping[str, Check]) -> APIRouter:
-    """``/health/live`` answers while the process runs; ``/health/ready`` only when every check
-    (the broker, the store) answers."""
+def health_router(checks: Mapping[str, Check], readiness: Readiness | None = None) -> APIRouter:
+    """``/health/live`` answers while the process runs, from its first instant;
+    ``/health/ready`` answers 503 ``{"status": "starting", "waiting_for": [...]}`` while the
+    service starts, then 200 only when every check (the broker, the store) answers."""
     router = APIRouter(prefix="/health", tags=["health"])
 
     @router.get("/live")
@@ -97,6 +161,12 @@ def health_router(checks: Mapping[str, Check]) -> APIRouter:
 
     @router.get("/ready", responses={503: {"description": "a dependency does not answer"}})
     async def ready() -> JSONResponse:
+        if readiness is not None and not readiness.ready:
+            return JSONResponse(
+                {"status": "starting", "waiting_for": readiness.waiting_for},
+                status_code=503,
+                headers=_retry_after(503),
+            )
         results: dict[str, bool] = {}
         for name, check in checks.items():
             try:
@@ -105,6 +175,7 @@ def health_router(checks: Mapping[str, Check]) -> APIRouter:
                 results[name] = False
         ok = all(results.values())
         body = {"status": "ready" if ok else "not ready", "checks": results}
-        return JSONResponse(body, status_code=200 if ok else 503)
+        status_code = 200 if ok else 503
+        return JSONResponse(body, status_code=status_code, headers=_retry_after(status_code))
 
     return router

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from aiokafka.client import AIOKafkaClient
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
@@ -35,6 +36,24 @@ def create_broker(settings: ServiceSettings, registry: CollectorRegistry) -> Kaf
         middlewares=[KafkaPrometheusMiddleware(registry=registry, app_name=settings.service)],
         logger=logging.getLogger(f"poles.{settings.service}.kafka"),
     )
+
+
+async def broker_answers(settings: ServiceSettings, timeout_ms: int = 10_000) -> None:
+    """Return when the broker accepts the service's login and tells its metadata; raise
+    otherwise (``KafkaConnectionError``, an authentication error, ...).
+
+    A start waits on this before ``KafkaBroker.start()``: a failed start leaves an unclosed
+    producer behind (aiokafka warns about it on every attempt), this probe closes what it opened.
+    """
+    client = AIOKafkaClient(
+        **KafkaAccess.of(settings).options(),
+        client_id=f"{settings.client_id}-probe",
+        request_timeout_ms=timeout_ms,
+    )
+    try:
+        await client.bootstrap()
+    finally:
+        await client.close()
 
 
 def outbox_publisher(broker: KafkaBroker, topic_prefix: str = "") -> Publish:

@@ -15,20 +15,22 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Response
+from aiokafka.errors import KafkaError
+from fastapi import APIRouter, Depends, FastAPI, Response
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.specification import AsyncAPI
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import ConnectionFailure
 
 from shared.clock import Clock, clock_from_settings
 from shared.consumer import EventConsumer, EventHandlers, Handler, records_of
 from shared.deadletter import DeadLetters
 from shared.events.base import EventData
-from shared.http import BodySizeLimit, health_router, install_problem_answers
-from shared.kafka import create_broker, outbox_publisher, raw_sender
+from shared.http import BodySizeLimit, Readiness, health_router, install_problem_answers
+from shared.kafka import broker_answers, create_broker, outbox_publisher, raw_sender
 from shared.lag import ConsumerLag
 from shared.logs import configure_logging
 from shared.outbox import OutboxRelay, RelayMetrics
@@ -40,6 +42,15 @@ from shared.topics import Topic
 log = logging.getLogger(__name__)
 
 Background = Callable[[], Coroutine[Any, Any, None]]
+
+FIRST_RETRY_SECONDS = 0.5
+LAST_RETRY_SECONDS = 10.0
+"""A start retries what does not answer after 0.5 s, then twice as long each time, at most 10 s:
+a broker or store back after any absence is found within 10 s (plus one attempt)."""
+
+_UNREACHABLE = (ConnectionFailure, KafkaError, OSError, TimeoutError)
+"""Failures that mean "not there yet" (logged in one line); any other is logged with its
+traceback (a startup step's bug), and retried all the same."""
 
 
 def every(seconds: float, step: Callable[[], Awaitable[object]], name: str) -> Background:
@@ -72,6 +83,7 @@ class Runtime:
     relay: OutboxRelay | None = None
     background: list[Background] = field(default_factory=list)
     startup: list[Background] = field(default_factory=list)
+    readiness: Readiness = field(default_factory=lambda: Readiness("store", "broker"))
 
     def outbox_relay(self, collection_names: Sequence[str]) -> OutboxRelay:
         """The relay over the collections whose documents carry an outbox (one per service)."""
@@ -144,6 +156,81 @@ class Runtime:
         )(on_records)
         return consumer
 
+    async def start(self) -> list[asyncio.Task[None]]:
+        """Wait for the store and the broker, however long, then start the service's work.
+
+        The store is pinged and the startup steps (indexes, reference data) run, while the
+        broker is asked, at the same time; the consumers start only once the startup steps
+        ran (today's order), then the relay and the background jobs. Returns their tasks.
+        """
+        await asyncio.gather(self._prepare_store(), self._reach_broker())
+        await self._retry("broker", "starting the consumers", self._start_broker)
+        tasks = [asyncio.create_task(job()) for job in self.background]
+        if self.relay is not None:
+            tasks.append(asyncio.create_task(self.relay.run()))
+        self.readiness.started()
+        log.info("%s is ready", self.settings.service)
+        return tasks
+
+    async def _prepare_store(self) -> None:
+        await self._retry("store", "the store to answer a ping", self._ping_store)
+        for step in self.startup:
+            await self._retry("store", f"the startup step {_name_of(step)}", step)
+        self.readiness.done("store")
+
+    async def _ping_store(self) -> None:
+        await self.db.command("ping")
+
+    async def _reach_broker(self) -> None:
+        await self._retry("broker", "the broker to answer", self._broker_answers)
+        self.readiness.done("broker")
+
+    async def _broker_answers(self) -> None:
+        await broker_answers(self.settings)
+
+    async def _start_broker(self) -> None:
+        """Connect the producer and start the subscribers; a failure undoes what it started."""
+        self.readiness.waiting("broker")
+        try:
+            await broker_answers(self.settings)
+            await self.broker.start()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await self.broker.stop()
+            raise
+        self.readiness.done("broker")
+
+    async def _retry(self, name: str, what: str, attempt: Callable[[], Awaitable[object]]) -> None:
+        """Run ``attempt`` until it succeeds, ``name`` among what the service waits for meanwhile,
+        sleeping a capped, doubling delay between tries; cancellation ends it at once."""
+        delay = FIRST_RETRY_SECONDS
+        tries = 0
+        while True:
+            try:
+                await attempt()
+                if tries:
+                    log.info(
+                        "%s: %s succeeded after %s failed tries", self.settings.service, what, tries
+                    )
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                tries += 1
+                self.readiness.waiting(name)
+                log.warning(
+                    "%s is waiting for %s (try %s failed: %s: %s); trying again in %.1f s",
+                    self.settings.service,
+                    what,
+                    tries,
+                    type(error).__name__,
+                    error,
+                    delay,
+                    exc_info=not isinstance(error, _UNREACHABLE),
+                )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, LAST_RETRY_SECONDS)
+
     def declare_publications(self, catalogue: dict[Topic, Sequence[type[EventData]]]) -> None:
         """Document what the service publishes, topic by topic, in its AsyncAPI catalogue."""
         for topic, models in catalogue.items():
@@ -156,12 +243,30 @@ class Runtime:
             )
 
 
+def _name_of(step: Callable[..., object]) -> str:
+    name = getattr(step, "__qualname__", None) or repr(step)
+    return str(name).replace(".<locals>", "")
+
+
 def _one_of(models: Sequence[type[EventData]]) -> Any:
     if len(models) == 1:
         return models[0]
     from typing import Union
 
     return Union[tuple(models)]  # noqa: UP007 - a runtime union of classes
+
+
+async def _tasks_of(starter: asyncio.Task[list[asyncio.Task[None]]]) -> list[asyncio.Task[None]]:
+    """The tasks a start launched, or none if it was cancelled (or failed) before."""
+    try:
+        return await starter
+    except asyncio.CancelledError:
+        if not starter.cancelled():
+            raise  # the lifespan itself is being cancelled
+        return []
+    except Exception:
+        log.exception("the start failed")
+        return []
 
 
 def build_runtime(settings: ServiceSettings) -> Runtime:
@@ -191,16 +296,20 @@ def create_service_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        for step in runtime.startup:
-            await step()
-        await runtime.broker.start()
-        tasks = [asyncio.create_task(job()) for job in runtime.background]
-        if runtime.relay is not None:
-            tasks.append(asyncio.create_task(runtime.relay.run()))
-        log.info("%s started on port %s", settings.service, settings.http_port)
+        # Serve at once: the store and the broker are waited for in the background, however
+        # long they are away (/health/ready says what is missing).
+        starter = asyncio.create_task(runtime.start(), name=f"{settings.service} start")
+        log.info(
+            "%s serves on port %s; starting (waiting for %s)",
+            settings.service,
+            settings.http_port,
+            ", ".join(runtime.readiness.waiting_for),
+        )
         try:
             yield
         finally:
+            starter.cancel()
+            tasks = await _tasks_of(starter)
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -208,19 +317,26 @@ def create_service_app(
             await runtime.mongo.close()
 
     app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
+    app.state.readiness = runtime.readiness
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     install_problem_answers(app)
 
-    async def store_answers() -> bool:
+    async def started_enough() -> None:
+        runtime.readiness.refuse_while_starting(settings.service)
+
+    async def store_pings() -> bool:
         await runtime.db.command("ping")
         return True
 
-    async def broker_answers() -> bool:
+    async def broker_pings() -> bool:
         return await runtime.broker.ping(timeout=2.0)
 
-    app.include_router(health_router({"store": store_answers, "broker": broker_answers}))
+    app.include_router(
+        health_router({"store": store_pings, "broker": broker_pings}, runtime.readiness)
+    )
     for router in routers:
-        app.include_router(router)
+        # Until the store is up and prepared, a service's own routes answer 503 (Retry-After).
+        app.include_router(router, dependencies=[Depends(started_enough)])
 
     @app.get("/metrics", tags=["health"], summary="Prometheus metrics", include_in_schema=False)
     async def metrics() -> Response:

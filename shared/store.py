@@ -153,7 +153,12 @@ class Write:
 def create_mongo_client(
     url: str, app_name: str, listeners: Sequence[CommandListener] = ()
 ) -> AsyncMongoClient[Document]:
-    """A client for a service's store; ``listeners`` see every command it sends (metrics)."""
+    """A client for a service's store; ``listeners`` see every command it sends (metrics).
+
+    A statement without an answer for 30 s fails (``socketTimeoutMS``, a ``NetworkTimeout``)
+    instead of hanging for ever on a store that stopped answering, as a statement to a store
+    that is down does.
+    """
     return AsyncMongoClient(
         url,
         appname=app_name,
@@ -161,6 +166,7 @@ def create_mongo_client(
         tz_aware=True,
         serverSelectionTimeoutMS=5000,
         connectTimeoutMS=3000,
+        socketTimeoutMS=30000,
         retryWrites=False,
     )
 

@@ -12,6 +12,7 @@ stack's secrets file (tests/integration/test_kafka_acls.py checks the principals
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import importlib
 import os
@@ -105,10 +106,22 @@ def auth(*roles: str, subject: str = "tester") -> dict[str, str]:
     return {"Authorization": f"Bearer {token(*roles, subject=subject)}"}
 
 
+STARTED_WITHIN_SECONDS = 60.0
+
+
 @asynccontextmanager
 async def serve(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """Run an app's lifespan (broker, relay, consumers) in this process and talk HTTP to it."""
+    """Run an app's lifespan (broker, relay, consumers) in this process and talk HTTP to it,
+    once it started (a service serves at once and starts in the background)."""
     async with app.router.lifespan_context(app):
+        readiness = app.state.readiness
+        try:
+            async with asyncio.timeout(STARTED_WITHIN_SECONDS):
+                await readiness.wait()
+        except TimeoutError:
+            raise AssertionError(
+                f"not started within {STARTED_WITHIN_SECONDS} s: waits for {readiness.waiting_for}"
+            ) from None
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
             yield client

@@ -1,0 +1,111 @@
+"""A service that starts without its broker and store: the readiness state, and a real service
+app (calls) on addresses where nothing listens, served at once and stopped at once."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from shared.errors import Unavailable
+from shared.http import Readiness, problem_answer
+from tests.support.infra import auth, offline_app
+
+IN_SESSION_LOOP = pytest.mark.asyncio(loop_scope="session")
+
+
+def test_a_new_readiness_waits_for_what_it_was_given() -> None:
+    readiness = Readiness("store", "broker")
+    assert readiness.waiting_for == ["store", "broker"]
+    assert not readiness.ready
+    assert not readiness.serves_requests()
+
+
+def test_the_routes_serve_once_the_store_is_up_even_while_the_broker_is_away() -> None:
+    readiness = Readiness("store", "broker")
+    readiness.done("store")
+    assert readiness.waiting_for == ["broker"]
+    assert readiness.serves_requests()
+    assert not readiness.ready
+    readiness.refuse_while_starting("calls")  # does not raise
+
+
+def test_a_dependency_lost_again_while_starting_is_named_again_once() -> None:
+    readiness = Readiness("store", "broker")
+    readiness.done("broker")
+    readiness.waiting("broker")
+    readiness.waiting("broker")
+    assert readiness.waiting_for == ["store", "broker"]
+
+
+def test_started_is_ready_and_waits_for_nothing() -> None:
+    readiness = Readiness("store", "broker")
+    readiness.started()
+    assert readiness.ready
+    assert readiness.waiting_for == []
+    assert readiness.serves_requests()
+
+
+def test_a_request_before_the_store_is_up_is_refused_with_503_and_retry_after() -> None:
+    readiness = Readiness("store", "broker")
+    with pytest.raises(Unavailable) as refused:
+        readiness.refuse_while_starting("calls")
+    answer = problem_answer(refused.value)
+    assert answer.status_code == 503
+    assert answer.headers["Retry-After"] == "5"
+    assert refused.value.reason == "starting"
+    assert "waits for store, broker" in str(refused.value.detail)
+
+
+@IN_SESSION_LOOP
+async def test_wait_returns_once_started() -> None:
+    readiness = Readiness("store", "broker")
+    waiter = asyncio.create_task(readiness.wait())
+    await asyncio.sleep(0.01)
+    assert not waiter.done()
+    readiness.started()
+    async with asyncio.timeout(1):
+        await waiter
+
+
+@asynccontextmanager
+async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
+            yield client
+
+
+@IN_SESSION_LOOP
+async def test_a_service_without_broker_and_store_serves_at_once_and_says_what_it_waits_for() -> (
+    None
+):
+    app = offline_app("calls")  # broker 127.0.0.1:1, store 127.0.0.1:1: nothing listens
+    entered = time.monotonic()
+    async with running(app) as client:
+        live = await client.get("/health/live")
+        assert time.monotonic() - entered < 2
+        ready = await client.get("/health/ready")
+        command = await client.post("/calls", json={}, headers=auth("state"))
+        query = await client.get("/calls/PF-2008", headers=auth("operator"))
+        metrics = await client.get("/metrics")
+        asyncapi = await client.get("/asyncapi.json")
+        closing = time.monotonic()
+    assert time.monotonic() - closing < 3, "shutdown while waiting must be prompt"
+    assert live.status_code == 200
+    assert live.json() == {"status": "live"}
+    assert ready.status_code == 503
+    assert ready.headers["Retry-After"] == "5"
+    assert ready.json() == {"status": "starting", "waiting_for": ["store", "broker"]}
+    for refused in (command, query):
+        assert refused.status_code == 503, refused.text
+        assert refused.headers["Retry-After"] == "5"
+        assert refused.json()["reason"] == "starting"
+        assert "calls is starting: it waits for store, broker" in refused.json()["detail"]
+    assert metrics.status_code == 200
+    assert asyncapi.status_code == 200
