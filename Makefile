@@ -12,10 +12,10 @@ help: ## list the commands
 setup: ## install what is missing (virtualenv, Kafka jars, FerretDB binary, kcat, prometheus)
 	@$(LOCAL)/setup.sh
 
-up: setup ## start Kafka, the document store, the four services and Prometheus in the background
+up: setup ## start Kafka (KAFKA_BROKERS=3: three brokers), the store, the services, Prometheus
 	@$(LOCAL)/kafka.sh start
 	@$(LOCAL)/ferretdb.sh start
-	@$(PY) -m shared.topics create
+	@$(PY) -m shared.topics create --bootstrap "$$($(LOCAL)/kafka.sh bootstrap)"
 	@$(LOCAL)/services.sh start
 	@$(LOCAL)/prometheus.sh start
 
@@ -37,8 +37,8 @@ demo: setup ## start the platform, replay phase 2 (2008-2012) from outside, repo
 bench: setup ## end-to-end benchmark against raw Kafka on its own stack (prints a table; never fails on time)
 	@$(PY) -m tests.bench
 
-chaos: setup ## kill services, the broker and the store under load; check nothing is lost or doubled
-	@$(PY) -m tests.chaos
+chaos: setup ## kill services, brokers (of three) and the store under load; nothing lost or doubled
+	@$(PY) -m tests.chaos --brokers $${KAFKA_BROKERS:-3}
 
 lint: setup ## ruff and mypy (strict)
 	@.venv/bin/ruff check .

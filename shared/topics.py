@@ -127,6 +127,14 @@ ALL_TOPICS: tuple[Topic, ...] = (
 )
 
 
+MAX_REPLICATION = 3
+
+
+def replication_factor(brokers: int) -> int:
+    """Copies of each partition on a cluster of ``brokers``: min(3, brokers), at least 1."""
+    return max(1, min(MAX_REPLICATION, brokers))
+
+
 async def create_topics(
     kafka: KafkaAccess,
     topics: tuple[Topic, ...] = ALL_TOPICS,
@@ -136,6 +144,8 @@ async def create_topics(
     """Create the topics that do not exist yet; return the names created.
 
     ``prefix`` and ``partitions`` let tests make small private copies of the platform's topics.
+    Each partition has min(3, brokers in the cluster) copies (the brokers' min.insync.replicas
+    then lets one of three fail under acks=all).
     """
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
@@ -145,12 +155,13 @@ async def create_topics(
         existing = set(await admin.list_topics())
         missing = [topic for topic in topics if prefix + topic.name not in existing]
         if missing:
+            replication = replication_factor(len((await admin.describe_cluster())["brokers"]))
             await admin.create_topics(
                 [
                     NewTopic(
                         name=prefix + topic.name,
                         num_partitions=partitions or topic.partitions,
-                        replication_factor=1,
+                        replication_factor=replication,
                         topic_configs=topic.config(),
                     )
                     for topic in missing
@@ -167,7 +178,11 @@ def main() -> None:
         "stack's admin)."
     )
     parser.add_argument("command", choices=["create", "list"])
-    parser.add_argument("--bootstrap", default="127.0.0.1:9092")
+    parser.add_argument(
+        "--bootstrap",
+        default="127.0.0.1:9092",
+        help="host:port[,host:port...] (deploy/local/kafka.sh bootstrap prints the local list)",
+    )
     parser.add_argument("--prefix", default="")
     args = parser.parse_args()
     if args.command == "list":

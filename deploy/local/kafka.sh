@@ -1,28 +1,39 @@
 #!/usr/bin/env bash
-# Local Apache Kafka broker (KRaft, one combined broker+controller node) on
-# 127.0.0.1, without Docker: jars from Maven Central, run with the local JDK.
-# Secured as in production: SASL/SCRAM-SHA-512 logins, ACLs, nothing allowed by
-# default (see shared/kafka_acls.py for the principals and what each may do).
+# Local Apache Kafka on 127.0.0.1, without Docker: jars from Maven Central, run with the local
+# JDK. One combined broker+controller KRaft node by default (a small machine), or a cluster of
+# KAFKA_BROKERS combined nodes (3 for `make chaos`, or `KAFKA_BROKERS=3 make up`): replication
+# factor min(3, brokers), min.insync.replicas 2 on three, internal topics likewise.
+# Secured as in production: SASL/SCRAM-SHA-512 logins, ACLs, nothing allowed by default (see
+# shared/kafka_acls.py for the principals and what each may do); every node has the same users.
 #
-# Usage: deploy/local/kafka.sh {install|start|stop|status|wait|restart}
+# Usage: deploy/local/kafka.sh {install|start|stop|status|wait|restart|bootstrap}
 #
-#   install  copy the Kafka jars into <local>/kafka/libs (once; fast after)
-#   start    install if needed, generate the passwords and format the storage
-#            with the SCRAM users once, start in the background, wait until
-#            ready, apply the ACLs; exits 0 if a broker already runs
-#   stop     SIGTERM, up to 30 s, then SIGKILL; harmless if nothing runs
-#   status   "running" (exit 0) or "not running" (exit 1)
-#   wait     wait until the broker accepts connections and says it started
+#   install    copy the Kafka jars into <local>/kafka/libs (once; fast after)
+#   start      install if needed, generate the passwords and format each node's storage with
+#              the SCRAM users once, start every node not running (in the background), wait
+#              until all are ready, apply the ACLs; exits 0 if they already run
+#   stop       SIGTERM to every node at once, up to 30 s, then SIGKILL; harmless if none runs
+#   status     "running" (exit 0, every node runs) or "not running" (exit 1, one or more do not)
+#   wait       wait until every node accepts connections and says it started
+#   bootstrap  print the clients' bootstrap list (127.0.0.1:<port>,... one per node)
 #
 # Environment:
 #   POLES_LOCAL_DIR        runtime dir (default: <repo>/.local)
-#   KAFKA_PORT             client listener port (default 9092)
-#   KAFKA_CONTROLLER_PORT  KRaft controller port (default 9093)
+#   KAFKA_BROKERS          nodes (default: what the last start recorded in <local>/kafka/brokers,
+#                          else 1)
+#   KAFKA_PORT             client listener port of node 1 (default 9092)
+#   KAFKA_CONTROLLER_PORT  KRaft controller port of node 1 (default 9093)
+#   KAFKA_PORT_STEP        node N listens on KAFKA_PORT + (N-1)*step, its controller on
+#                          KAFKA_CONTROLLER_PORT + (N-1)*step (default 100: 9092, 9192, 9292)
 #   KAFKA_START_TIMEOUT    seconds to wait for readiness (default 90)
-#   KAFKA_HEAP_OPTS        JVM heap flags (default -Xms256m -Xmx768m)
+#   KAFKA_HEAP_OPTS        JVM heap flags per node (default -Xms256m -Xmx768m on one node,
+#                          -Xms128m -Xmx384m each on a cluster)
 #
-# Files: <local>/kafka/{libs/,data/,server.properties,cluster.id,kafka.pid,scram-users},
-#        <local>/logs/kafka.log (broker stdout+stderr, appended),
+# Files, one node: <local>/kafka/{libs/,data/,server.properties,cluster.id,kafka.pid,scram-users},
+#        <local>/logs/kafka.log (broker stdout+stderr, appended);
+#        a cluster: <local>/kafka/node-N/{data/,server.properties,kafka.pid,scram-users} and
+#        <local>/logs/kafka-node-N.log, one cluster.id for all;
+#        <local>/kafka/brokers (the node count of the last start),
 #        <local>/secrets/kafka.env (mode 600: one password per principal, made on
 #        first start, never committed), <local>/secrets/kcat-{admin,integrator}.conf
 #        (kcat -F <file> ...: the login without a password on the command line) and
@@ -41,21 +52,68 @@ LOG4J_CONF="$CONF_DIR/log4j2.properties"
 KAFKA_DIR="$LOCAL/kafka"
 # One copy of the jars serves every data directory (tests use their own POLES_LOCAL_DIR).
 LIBS_DIR="${KAFKA_LIBS_DIR:-$ROOT/.local/kafka/libs}"
-DATA_DIR="$KAFKA_DIR/data"
-PROPS="$KAFKA_DIR/server.properties"
 CLUSTER_ID_FILE="$KAFKA_DIR/cluster.id"
-PID_FILE="$KAFKA_DIR/kafka.pid"
+BROKERS_FILE="$KAFKA_DIR/brokers"
 PID_MATCH="kafka.Kafka"
 LOG_DIR="$LOCAL/logs"
-LOG_FILE="$LOG_DIR/kafka.log"
 SECRETS_DIR="$LOCAL/secrets"
 SECRETS_FILE="$SECRETS_DIR/kafka.env"
-SCRAM_USERS_FILE="$KAFKA_DIR/scram-users"
 
-KAFKA_PORT="${KAFKA_PORT:-9092}"
-KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
+BASE_PORT="${KAFKA_PORT:-9092}"
+BASE_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
+PORT_STEP="${KAFKA_PORT_STEP:-100}"
 KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
-KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms256m -Xmx768m}"
+if [[ -n ${KAFKA_BROKERS:-} ]]; then
+  BROKERS=$KAFKA_BROKERS
+elif [[ -s $BROKERS_FILE ]]; then
+  BROKERS="$(tr -dc '0-9' <"$BROKERS_FILE")"
+else
+  BROKERS=1
+fi
+[[ $BROKERS =~ ^[1-9]$ ]] || die "KAFKA_BROKERS must be 1 to 9 (got '$BROKERS')"
+REPLICATION=$((BROKERS < 3 ? BROKERS : 3))
+MIN_ISR=$((REPLICATION > 1 ? REPLICATION - 1 : 1))
+if ((BROKERS == 1)); then
+  KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms256m -Xmx768m}"
+else
+  KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms128m -Xmx384m}"
+fi
+
+# node N: points the per-node variables at node N (its ports, data, properties, pid, log). One
+# node keeps the layout it always had (<local>/kafka/data, kafka.pid, logs/kafka.log).
+node() {
+  NODE=$1
+  KAFKA_PORT=$((BASE_PORT + (NODE - 1) * PORT_STEP))
+  KAFKA_CONTROLLER_PORT=$((BASE_CONTROLLER_PORT + (NODE - 1) * PORT_STEP))
+  if ((BROKERS == 1)); then
+    NODE_DIR="$KAFKA_DIR"
+    LOG_FILE="$LOG_DIR/kafka.log"
+  else
+    NODE_DIR="$KAFKA_DIR/node-$NODE"
+    LOG_FILE="$LOG_DIR/kafka-node-$NODE.log"
+  fi
+  DATA_DIR="$NODE_DIR/data"
+  PROPS="$NODE_DIR/server.properties"
+  PID_FILE="$NODE_DIR/kafka.pid"
+  SCRAM_USERS_FILE="$NODE_DIR/scram-users"
+}
+NODES=()
+for ((n = 1; n <= BROKERS; n++)); do NODES+=("$n"); done
+node 1
+
+bootstrap_list() {
+  local n list=()
+  for n in "${NODES[@]}"; do list+=("127.0.0.1:$((BASE_PORT + (n - 1) * PORT_STEP))"); done
+  (IFS=,; echo "${list[*]}")
+}
+
+quorum_voters() {
+  local n list=()
+  for n in "${NODES[@]}"; do
+    list+=("$n@127.0.0.1:$((BASE_CONTROLLER_PORT + (n - 1) * PORT_STEP))")
+  done
+  (IFS=,; echo "${list[*]}")
+}
 
 # kafka.sh writes this line into the log before each launch; readiness is
 # judged on the log text after the last one.
@@ -119,10 +177,19 @@ is_ready() {
   [[ $(log_since_start | grep -c "$READY_PATTERN") -gt 0 ]]
 }
 
-cmd_wait() {
+wait_node() {
   WAIT_INTERVAL=0.5 wait_ready "broker on 127.0.0.1:$KAFKA_PORT" "$KAFKA_START_TIMEOUT" \
     "$PID_FILE" "$PID_MATCH" "$LOG_FILE" is_ready
   say "broker ready on 127.0.0.1:$KAFKA_PORT"
+}
+
+# Every node: a cluster's nodes become ready together (a node waits for a controller quorum).
+cmd_wait() {
+  local n
+  for n in "${NODES[@]}"; do
+    node "$n"
+    wait_node
+  done
 }
 
 # The principals and their secrets-file variables (shared/kafka_acls.py), asked once a start.
@@ -160,7 +227,7 @@ CONF
 # kcat logs in with PLAIN: its librdkafka 2.0.2 fails SCRAM against Kafka 4 (see the template).
 write_kcat_config() {
   (umask 077 && cat >"$SECRETS_DIR/kcat-${1#poles-}.conf" <<CONF
-bootstrap.servers=127.0.0.1:$KAFKA_PORT
+bootstrap.servers=$(bootstrap_list)
 security.protocol=SASL_PLAINTEXT
 sasl.mechanisms=PLAIN
 sasl.username=$1
@@ -176,6 +243,10 @@ render_props() {
   (umask 077 && sed -e "s|@KAFKA_PORT@|$KAFKA_PORT|g" \
       -e "s|@KAFKA_CONTROLLER_PORT@|$KAFKA_CONTROLLER_PORT|g" \
       -e "s|@KAFKA_DATA_DIR@|$esc_data|g" \
+      -e "s|@KAFKA_NODE_ID@|$NODE|g" \
+      -e "s|@KAFKA_QUORUM_VOTERS@|$(quorum_voters)|g" \
+      -e "s|@KAFKA_REPLICATION@|$REPLICATION|g" \
+      -e "s|@KAFKA_MIN_ISR@|$MIN_ISR|g" \
       -e "s|@KAFKA_ADMIN_PASSWORD@|$KAFKA_ADMIN_PASSWORD|g" \
       -e "s|@KAFKA_INTEGRATOR_PASSWORD@|$KAFKA_INTEGRATOR_PASSWORD|g" \
       "$TEMPLATE" >"$PROPS.tmp")
@@ -228,55 +299,54 @@ format_storage() {
 # user from the running broker (rare: one JVM per new principal). Like the format's
 # --add-scram, the password is on a command line for a moment: a local stack's risk only.
 add_new_users() {
-  local principal var
+  local principal var n
+  node 1
   while read -r principal var; do
+    node 1
     grep -qx "$principal" "$SCRAM_USERS_FILE" && continue
     say "creating the SCRAM user $principal"
     java -cp "$LIBS_DIR/*" -Dlog4j2.configurationFile="$LOG4J_CONF" kafka.admin.ConfigCommand \
-      --bootstrap-server "127.0.0.1:$KAFKA_PORT" --command-config "$SECRETS_DIR/admin.properties" \
+      --bootstrap-server "$(bootstrap_list)" --command-config "$SECRETS_DIR/admin.properties" \
       --alter --entity-type users --entity-name "$principal" \
       --add-config "SCRAM-SHA-512=[password=${!var}]" >>"$LOG_FILE" 2>&1 \
       || die "could not create the SCRAM user $principal (see $LOG_FILE)"
-    echo "$principal" >>"$SCRAM_USERS_FILE"
+    for n in "${NODES[@]}"; do
+      node "$n"
+      echo "$principal" >>"$SCRAM_USERS_FILE"
+    done
   done < <(principals)
 }
 
 # The ACLs of shared/kafka_acls.py, as admin; creating an existing ACL changes nothing.
 apply_acls() {
   (cd "$ROOT" && POLES_KAFKA_USERNAME=admin POLES_KAFKA_PASSWORD="$KAFKA_ADMIN_PASSWORD" \
-    "$PYTHON" -m shared.kafka_acls apply --bootstrap "127.0.0.1:$KAFKA_PORT") \
+    "$PYTHON" -m shared.kafka_acls apply --bootstrap "$(bootstrap_list)") \
     || die "could not apply the ACLs"
 }
 
-cmd_start() {
-  local pid
+# The node of node(): nothing to do if it runs (or something else listens on its port), else its
+# properties, its storage (formatted once) and its launch. Succeeds when it launched one.
+launch_node() {
+  local pid n=0
   if pid="$(running_pid "$PID_FILE" "$PID_MATCH")"; then
-    say "broker already running (pid $pid)"
-    cmd_wait
-    return 0
+    say "broker $NODE already running (pid $pid)"
+    return 1
   fi
   if [[ -f "$PID_FILE" ]]; then
     # Stale pid file: our broker died (kill -9, crash) and may still be
     # releasing its port; give it a moment before judging the port.
-    local n=0
     while port_open "$KAFKA_PORT" && ((n < 20)); do
       sleep 0.5
       n=$((n + 1))
     done
   fi
   if port_open "$KAFKA_PORT"; then
-    say "something already listens on 127.0.0.1:$KAFKA_PORT; assuming a broker is running"
-    return 0
+    say "something already listens on 127.0.0.1:$KAFKA_PORT; assuming broker $NODE is running"
+    return 1
   fi
-  cmd_install
-  require java "install a JDK 17+"
-  require setsid "util-linux"
-  mkdir -p "$KAFKA_DIR" "$LOG_DIR"
-  load_principals
-  prepare_secrets
+  mkdir -p "$NODE_DIR"
   render_props
   format_storage
-
   # Keep one previous log once it grows large.
   if [[ -f "$LOG_FILE" ]] && (($(wc -c <"$LOG_FILE") > 50 * 1024 * 1024)); then
     mv -f "$LOG_FILE" "$LOG_FILE.1"
@@ -288,27 +358,78 @@ cmd_start() {
     -Dlog4j2.configurationFile="$LOG4J_CONF" \
     -Dkafka.logs.dir="$LOG_DIR" \
     -cp "$LIBS_DIR/*" kafka.Kafka "$PROPS"
-  say "started broker pid $(cat "$PID_FILE"), log $LOG_FILE"
+  say "started broker $NODE pid $(cat "$PID_FILE") on 127.0.0.1:$KAFKA_PORT, log $LOG_FILE"
+}
+
+# A node count other than the data's: the other layout's brokers must be stopped first.
+check_layout() {
+  local other
+  [[ -s $BROKERS_FILE ]] || return 0
+  other="$(tr -dc '0-9' <"$BROKERS_FILE")"
+  [[ -z $other || $other == "$BROKERS" ]] && return 0
+  local was=$BROKERS
+  BROKERS=$other
+  node 1
+  if running_pid "$PID_FILE" "$PID_MATCH" >/dev/null; then
+    die "$other broker(s) run from $KAFKA_DIR; stop them first (KAFKA_BROKERS=$other $0 stop)"
+  fi
+  BROKERS=$was
+  node 1
+  say "starting $BROKERS broker(s) where $other ran before: their data stay apart, topics are made again"
+}
+
+cmd_start() {
+  local n launched=0
+  check_layout
+  mkdir -p "$KAFKA_DIR" "$LOG_DIR"
+  echo "$BROKERS" >"$BROKERS_FILE"
+  cmd_install
+  require java "install a JDK 17+"
+  require setsid "util-linux"
+  load_principals
+  prepare_secrets
+  for n in "${NODES[@]}"; do
+    node "$n"
+    launch_node && launched=$((launched + 1))
+  done
   cmd_wait
+  ((launched)) || return 0
   add_new_users
   apply_acls
 }
 
 cmd_stop() {
-  stop_process broker 30 "$PID_FILE" "$PID_MATCH"
+  local n pids=()
+  # All at once: a cluster stopped one node at a time loses its quorum and the last nodes wait
+  # for it until they are killed.
+  for n in "${NODES[@]}"; do
+    node "$n"
+    stop_process "broker $n" 30 "$PID_FILE" "$PID_MATCH" &
+    pids+=($!)
+  done
+  for n in "${pids[@]}"; do wait "$n" || true; done
 }
 
 cmd_status() {
-  local pid
-  if pid="$(running_pid "$PID_FILE" "$PID_MATCH")"; then
-    if is_ready; then
-      echo "running (pid $pid, ready on 127.0.0.1:$KAFKA_PORT)"
+  local n pid up=0
+  for n in "${NODES[@]}"; do
+    node "$n"
+    if pid="$(running_pid "$PID_FILE" "$PID_MATCH")"; then
+      up=$((up + 1))
+      if is_ready; then
+        echo "broker $n running (pid $pid, ready on 127.0.0.1:$KAFKA_PORT)"
+      else
+        echo "broker $n running (pid $pid, not ready yet)"
+      fi
     else
-      echo "running (pid $pid, not ready yet)"
+      echo "broker $n not running (127.0.0.1:$KAFKA_PORT)"
     fi
+  done
+  if ((up == BROKERS)); then
+    echo "running ($BROKERS broker(s): $(bootstrap_list))"
     return 0
   fi
-  echo "not running"
+  echo "not running ($up of $BROKERS broker(s))"
   return 1
 }
 
@@ -317,4 +438,8 @@ cmd_restart() {
   cmd_start
 }
 
-main "install|start|stop|status|wait|restart" "${1:-}"
+cmd_bootstrap() {
+  bootstrap_list
+}
+
+main "install|start|stop|status|wait|restart|bootstrap" "${1:-}"

@@ -11,6 +11,8 @@
 #
 # Environment: POLES_LOCAL_DIR (default <repo>/.local), SERVICES_PORT_BASE (default 8000); any
 # POLES_* setting (POLES_KAFKA_BOOTSTRAP, POLES_MONGO_URL, ...) is passed through to the services.
+# Without POLES_KAFKA_BOOTSTRAP, the services get every local broker's address
+# (`deploy/local/kafka.sh bootstrap`: one, or the three of KAFKA_BROKERS=3).
 set -euo pipefail
 
 NAME=services
@@ -44,8 +46,9 @@ start_one() {
   fi
   # shellcheck disable=SC1091
   source "$LOCAL/secrets/kafka.env"
-  local password="KAFKA_${name^^}_PASSWORD"
-  POLES_AUTH_SECRET="$POLES_AUTH_SECRET" POLES_HTTP_PORT="${PORTS[$name]}" \
+  local password="KAFKA_${name^^}_PASSWORD" bootstrap=${POLES_KAFKA_BOOTSTRAP:-}
+  [[ -n $bootstrap ]] || bootstrap="$("$ROOT/deploy/local/kafka.sh" bootstrap)"
+  POLES_KAFKA_BOOTSTRAP="$bootstrap" POLES_AUTH_SECRET="$POLES_AUTH_SECRET" POLES_HTTP_PORT="${PORTS[$name]}" \
     POLES_KAFKA_USERNAME="poles-$name" POLES_KAFKA_PASSWORD="${!password}" \
     launch "$RUN/$name.pid" "$LOGS/$name.log" "$PYTHON" -m "services.$name.app"
 }
