@@ -1,5 +1,10 @@
 """``make chaos``: start the chaos stack, run the stream of commands under faults, count, report.
 
+The count is made twice: when the stream of commands has ended, then once the platform is idle (no
+consumer lag, no event waiting in an outbox, no delivery pending, in every service's /metrics,
+twice in a row), or when ``--drain`` seconds have passed. What arrived in between is ``late``;
+what never arrived is ``lost``.
+
 Exit status 0 only if nothing was lost or doubled, every aggregate kept its order, no line went
 over its amount, nothing was dead-lettered and processing resumed within 15 s (p99).
 """
@@ -18,32 +23,45 @@ import httpx
 from shared.topics import ALL_TOPICS, CALLS_COMMAND
 from tests.chaos.checks import Count, Findings
 from tests.chaos.client import CommandBus, Platform
-from tests.chaos.faults import Chaos
+from tests.chaos.faults import Chaos, backlog
 from tests.chaos.report import (
     RECOVERY_TARGET_S,
     commands_table,
     effects_table,
     faults_table,
     last_line,
+    late_by_effect,
 )
-from tests.chaos.stack import Stack, Tokens, say
+from tests.chaos.stack import SERVICES, Stack, Tokens, say, use_brokers
 from tests.chaos.tap import Tap
 from tests.chaos.workload import SIM_START, Pace, Workload
 from tests.support.sinks import Receivers
 
 RETRY_DELAYS = "[1, 2, 3, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5]"
+IDLE_POLL_S = 6.0
+"""Between two looks at the backlog: longer than the lag probe's and the gauges' refresh (5 s)."""
 
 
 def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m tests.chaos", description=__doc__)
     parser.add_argument("--kills", type=int, default=20, help="SIGKILLs per service (>= 20)")
-    parser.add_argument("--infra-kills", type=int, default=3, help="of the broker, and the store")
+    parser.add_argument(
+        "--infra-kills",
+        type=int,
+        default=3,
+        help="of the broker (of the busiest partitions' leader on three brokers), and the store",
+    )
+    parser.add_argument(
+        "--brokers", type=int, choices=(1, 3), default=3, help="Kafka brokers of the run"
+    )
     parser.add_argument("--rounds", type=int, default=Pace.rounds, help="calls at most")
     parser.add_argument("--dossiers", type=int, default=Pace.dossiers_per_round, help="per call")
     parser.add_argument("--contracts", type=int, default=Pace.contracts, help="at most")
     parser.add_argument("--commitments", type=int, default=Pace.commitments, help="at most")
     parser.add_argument("--patience", type=float, default=180.0, help="s a command is retried")
-    parser.add_argument("--drain", type=float, default=150.0, help="s to wait for the count")
+    parser.add_argument(
+        "--drain", type=float, default=180.0, help="s to wait at most for the platform to be idle"
+    )
     parser.add_argument("--seed", type=int, default=2009)
     return parser.parse_args()
 
@@ -60,22 +78,36 @@ def service_settings(anchor: float, smtp_port: int) -> dict[str, str]:
         "POLES_NOTIFY_RETRY_DELAYS_SECONDS": RETRY_DELAYS,
         "POLES_NOTIFY_DELIVERY_LEASE_SECONDS": "10",
         "POLES_LOG_LEVEL": "WARNING",
+        "POLES_METRICS_REFRESH_SECONDS": "5",
     }
 
 
-async def settle(count: Count, tap: Tap, seconds: float) -> Findings:
-    """Count until nothing is missing any more (the platform drained) or time is up."""
+async def idle(platform: Platform, tap: Tap, http: httpx.AsyncClient) -> bool:
+    """Whether the tap has read every topic to its end and no service instance has work left
+    (its /metrics read, every BACKLOG gauge at zero)."""
+    if not await tap.caught_up():
+        return False
+    for name in SERVICES:
+        for port in platform.ports[name]:
+            if await backlog(http, port) != 0:
+                return False
+    return True
+
+
+async def wait_idle(platform: Platform, tap: Tap, http: httpx.AsyncClient, seconds: float) -> bool:
+    """Until the platform is idle twice in a row, IDLE_POLL_S apart (True), or ``seconds``."""
     deadline = time.monotonic() + seconds
-    while True:
-        if await tap.caught_up() or time.monotonic() > deadline:
-            findings = await count.run()
-            if findings.lost == 0 or time.monotonic() > deadline:
-                return findings
-            say(f"counting: {findings.lost} effects not there yet; waiting for the platform")
-        await asyncio.sleep(5.0)
+    in_a_row = 0
+    while time.monotonic() < deadline:
+        in_a_row = in_a_row + 1 if await idle(platform, tap, http) else 0
+        if in_a_row == 2:
+            return True
+        await asyncio.sleep(IDLE_POLL_S)
+    return False
 
 
 async def run(args: argparse.Namespace) -> int:
+    use_brokers(args.brokers)
     rng = random.Random(args.seed)
     run_id = f"r{int(time.time()) % 1_000_000}"
     anchor = time.time()
@@ -125,14 +157,26 @@ async def run(args: argparse.Namespace) -> int:
                 return platform.in_flight["funding"] + platform.in_flight["calls"] > 0
             return platform.in_flight[name] > 0
 
-        chaos = Chaos(stack, platform, busy, args.kills, args.infra_kills, rng)
+        chaos = Chaos(stack, platform, busy, args.kills, args.infra_kills, rng, tap, args.brokers)
         await chaos.run()
         say(f"faults done after {time.monotonic() - began:.0f}s; the stream finishes")
         stop.set()
         await asyncio.wait_for(stream, args.patience + 120)
         say("counting every effect")
         count = Count(workload, tap, platform, tokens, webhooks, mail)
-        findings = await settle(count, tap, args.drain)
+        first = await count.run()
+        say(f"{first.lost} effects not there yet; waiting until the platform is idle")
+        waited = time.monotonic()
+        was_idle = await wait_idle(platform, tap, http, args.drain)
+        waited = time.monotonic() - waited
+        say(f"platform {'idle' if was_idle else 'still busy'} after {waited:.0f}s; counting again")
+        findings = await count.run()
+        late = late_by_effect(first, findings)
+        print(
+            f"\nwaited {waited:.0f} s for the platform to be idle "
+            f"({'idle' if was_idle else f'not idle after {args.drain:.0f} s'}); "
+            f"late (arrived while waiting): {sum(late.values())} {late or ''}"
+        )
         return report(workload, chaos, findings, platform, bus, time.monotonic() - began)
     finally:
         await tap.stop()
@@ -170,7 +214,9 @@ def report(
         "event consumed or published; the broker and the store from ready again to the next "
         "event consumed (broker) or command or event stored (store)\n"
     )
-    line, recovery = last_line(lost, findings.duplicated, chaos.faults)
+    line, recovery = last_line(
+        lost, findings.duplicated, chaos.faults, chaos.brokers, chaos.broker_kills
+    )
     passed = (
         lost == 0
         and findings.duplicated == 0

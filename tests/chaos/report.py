@@ -1,5 +1,5 @@
 """The tables the chaos run prints, and its last line
-``lost=<n> duplicated=<n> recovery_p99_s=<n>``."""
+``lost=<n> duplicated=<n> recovery_p99_s=<n> brokers=<n> broker_kills=<n>``."""
 
 from __future__ import annotations
 
@@ -86,6 +86,19 @@ def faults_table(faults: Sequence[Fault]) -> str:
     return table(headers, rows)
 
 
-def last_line(lost: int, duplicated: int, faults: Sequence[Fault]) -> tuple[str, float]:
+def last_line(
+    lost: int, duplicated: int, faults: Sequence[Fault], brokers: int, broker_kills: int
+) -> tuple[str, float]:
     recovery = p99([resume_of(f) for f in faults])
-    return f"lost={lost} duplicated={duplicated} recovery_p99_s={recovery:.1f}", recovery
+    line = (
+        f"lost={lost} duplicated={duplicated} recovery_p99_s={recovery:.1f} "
+        f"brokers={brokers} broker_kills={broker_kills}"
+    )
+    return line, recovery
+
+
+def late_by_effect(first: Findings, final: Findings) -> dict[str, int]:
+    """Effects missing at the first count and there at the last: late, not lost."""
+    missing = {row.effect: row.lost for row in first.rows}
+    late = {row.effect: missing.get(row.effect, 0) - row.lost for row in final.rows}
+    return {effect: n for effect, n in late.items() if n > 0}

@@ -1,5 +1,6 @@
-"""The chaos run's own stack: Kafka, FerretDB and the four services, started with the project's
-own scripts (``deploy/local``), killed by the process ids those scripts recorded.
+"""The chaos run's own stack: Kafka (one broker, or a cluster of three), FerretDB and the four
+services, started with the project's own scripts (``deploy/local``), killed by the process ids
+those scripts recorded.
 
 A pid is checked against its command line before any signal, so a pid file left by a dead
 process never makes us kill a stranger. Second instances of the services are started here, as
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -30,7 +32,9 @@ ROOT = Path(__file__).resolve().parents[2]
 LOCAL = ROOT / ".local" / "chaos"
 SCRIPTS = ROOT / "deploy" / "local"
 LOGS = LOCAL / "logs"
-KAFKA = "127.0.0.1:29192"
+KAFKA_PORT, KAFKA_CONTROLLER_PORT, KAFKA_PORT_STEP = 29192, 29193, 100
+BROKERS = 3
+"""Brokers of the run's Kafka (``use_brokers``): node N listens on 29192 + (N-1)*100."""
 MONGO = "mongodb://127.0.0.1:27047"
 PORT_BASE = 28000
 SECOND_PORT_BASE = 28010
@@ -44,9 +48,49 @@ def port_of(service: str, instance: int = 1) -> int:
     return base + 1 + SERVICES.index(service)
 
 
+def use_brokers(brokers: int) -> None:
+    """Run on one broker or a cluster (set once, before the stack starts)."""
+    global BROKERS
+    BROKERS = brokers
+
+
+def broker_port(node: int) -> int:
+    return KAFKA_PORT + (node - 1) * KAFKA_PORT_STEP
+
+
+def kafka_bootstrap() -> str:
+    """Every broker's address, as deploy/local/kafka.sh bootstrap prints it."""
+    return ",".join(f"127.0.0.1:{broker_port(node)}" for node in range(1, BROKERS + 1))
+
+
+def broker_target(node: int) -> str:
+    """The fault target of one broker of a cluster: ``kafka-<node>``."""
+    return f"kafka-{node}"
+
+
 def kafka_as(principal: str = "admin") -> KafkaAccess:
-    """A principal's login on the chaos broker (kafka.sh generated the passwords)."""
-    return local_access(KAFKA, principal, LOCAL)
+    """A principal's login on the chaos brokers (kafka.sh generated the passwords)."""
+    return local_access(kafka_bootstrap(), principal, LOCAL)
+
+
+def active_controller() -> int | None:
+    """The node that leads the KRaft quorum (the active controller), as the live nodes' own
+    quorum-state files say (the highest epoch wins). A broker's DescribeCluster names a random
+    broker as "controller" under KRaft, and Kafka's quorum tool is not among the jars here."""
+    best: tuple[int, int] | None = None
+    for node in range(1, BROKERS + 1):
+        node_dir = LOCAL / "kafka" / f"node-{node}"
+        if live_pid(node_dir / "kafka.pid", INFRA_SIGNATURES["kafka"]) is None:
+            continue
+        state = node_dir / "data" / "__cluster_metadata-0" / "quorum-state"
+        try:
+            quorum = json.loads(state.read_text())
+        except (OSError, ValueError):
+            continue
+        leader, epoch = int(quorum.get("leaderId", -1)), int(quorum.get("leaderEpoch", -1))
+        if leader > 0 and (best is None or epoch > best[1]):
+            best = (leader, epoch)
+    return None if best is None else best[0]
 
 
 def say(message: str) -> None:
@@ -100,15 +144,21 @@ class Stack:
     """What the chaos run started, so that it kills, restarts and finally stops exactly that."""
 
     def __init__(self, service_settings: Mapping[str, str]) -> None:
-        inherited = {k: v for k, v in os.environ.items() if not k.startswith("POLES_")}
+        inherited = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("POLES_") and not k.startswith("KAFKA_")
+        }
         self.env = {
             **inherited,
             "POLES_LOCAL_DIR": str(LOCAL),
-            "KAFKA_PORT": "29192",
-            "KAFKA_CONTROLLER_PORT": "29193",
+            "KAFKA_BROKERS": str(BROKERS),
+            "KAFKA_PORT": str(KAFKA_PORT),
+            "KAFKA_CONTROLLER_PORT": str(KAFKA_CONTROLLER_PORT),
+            "KAFKA_PORT_STEP": str(KAFKA_PORT_STEP),
             "FERRETDB_PORT": "27047",
             "SERVICES_PORT_BASE": str(PORT_BASE),
-            "POLES_KAFKA_BOOTSTRAP": KAFKA,
+            "POLES_KAFKA_BOOTSTRAP": kafka_bootstrap(),
             "POLES_MONGO_URL": MONGO,
             **service_settings,
         }
@@ -149,7 +199,10 @@ class Stack:
 
     async def start(self) -> None:
         await self.wipe()
-        say("starting Kafka on 29192 and FerretDB on 27047 (fresh data under .local/chaos)")
+        say(
+            f"starting Kafka ({BROKERS} broker(s): {kafka_bootstrap()}) and FerretDB on 27047 "
+            "(fresh data under .local/chaos)"
+        )
         await self.restart("kafka")
         await self.restart("ferretdb")
         await create_topics(kafka_as(), ALL_TOPICS)
@@ -212,9 +265,13 @@ class Stack:
     # -- faults -----------------------------------------------------------------------------
 
     def pid_of(self, target: str) -> int | None:
-        """``kafka``, ``ferretdb``, ``<service>`` (instance 1) or ``<service>#2``."""
+        """``kafka`` (the one broker), ``kafka-<node>`` (one broker of a cluster), ``ferretdb``,
+        ``<service>`` (instance 1) or ``<service>#2``."""
         if target in INFRA_SIGNATURES:
             return live_pid(LOCAL / target / f"{target}.pid", INFRA_SIGNATURES[target])
+        if target.startswith("kafka-"):
+            node_dir = LOCAL / "kafka" / f"node-{target.removeprefix('kafka-')}"
+            return live_pid(node_dir / "kafka.pid", INFRA_SIGNATURES["kafka"])
         name, _, instance = target.partition("#")
         pid_file = LOCAL / "run" / (f"{name}-2.pid" if instance == "2" else f"{name}.pid")
         return live_pid(pid_file, f"services.{name}.app")
@@ -234,6 +291,8 @@ class Stack:
         """Start the target again; returns once it is ready."""
         if target in INFRA_SIGNATURES:
             await self._start_infrastructure(target)
+        elif target.startswith("kafka-"):  # kafka.sh starts the nodes that do not run
+            await self._start_infrastructure("kafka")
         elif target.endswith("#2"):
             await self.spawn_second(target[:-2])
             if not await ready(port_of(target[:-2], 2)):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +40,10 @@ class Tap:
         self.topics = [topic.name for topic in topics]
         self.on_result = on_result
         self.records: dict[tuple[str, int, int], Seen] = {}
+        self.written: Counter[tuple[str, int]] = Counter()
+        """Records read per partition: the busiest partitions are the most written."""
+        self.last_offset: dict[tuple[str, int], int] = {}
+        """The highest offset read per partition: a partition written again has a higher one."""
         self._task: asyncio.Task[None] | None = None
         self._reader: TopicReader | None = None
 
@@ -79,6 +84,9 @@ class Tap:
         event = cloud_event(record)
         key = record.key.decode(errors="replace") if record.key else ""
         self.records[where] = Seen(record.topic, record.partition, record.offset, key, event)
+        partition = (record.topic, record.partition)
+        self.written[partition] += 1
+        self.last_offset[partition] = max(self.last_offset.get(partition, -1), record.offset)
         if event is not None and record.topic == CALLS_COMMAND_RESULT.name:
             self.on_result(str(event.data.get("command_id")), event.data)
 
