@@ -26,7 +26,7 @@ def create_broker(settings: ServiceSettings, registry: CollectorRegistry) -> Kaf
     dead-letter topic by the consumer itself and then acknowledged.
     """
     return KafkaBroker(
-        settings.kafka_bootstrap,
+        settings.kafka_servers,
         client_id=settings.client_id,
         acks="all",
         enable_idempotence=True,

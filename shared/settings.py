@@ -20,7 +20,10 @@ class ServiceSettings(BaseSettings):
 
     service: str = Field(description="calls, funding, contracts or notify")
     instance: str = Field(default="1", description="tells two replicas of a service apart")
-    kafka_bootstrap: str = "127.0.0.1:9092"
+    kafka_bootstrap: str = Field(
+        default="127.0.0.1:9092",
+        description="host:port of the brokers, comma-separated (a cluster: every broker's)",
+    )
     topic_prefix: str = Field(
         default="", description="prepended to every topic name: isolates test runs on one broker"
     )
@@ -58,6 +61,11 @@ class ServiceSettings(BaseSettings):
     @property
     def database_name(self) -> str:
         return self.mongo_database or f"poles_{self.service}"
+
+    @property
+    def kafka_servers(self) -> list[str]:
+        """The bootstrap list as FastStream's broker takes it (it reads a str as one host)."""
+        return [server.strip() for server in self.kafka_bootstrap.split(",") if server.strip()]
 
     @property
     def client_id(self) -> str:
