@@ -20,8 +20,10 @@ from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.message import EmailMessage
-from email.utils import format_datetime
+from email.header import Header
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import format_datetime, formataddr, parseaddr
 from typing import Any
 
 import aiosmtplib
@@ -207,6 +209,8 @@ class MailSender:
     def __init__(self, settings: NotifySettings, connections: int = 1) -> None:
         self._settings = settings
         self._pool = SmtpPool(settings, connections)
+        self._sender = parseaddr(settings.notify_mail_from)
+        """The From header's name and address (the address is also the envelope's sender)."""
 
     @property
     def connections_made(self) -> int:
@@ -215,28 +219,31 @@ class MailSender:
     async def close(self) -> None:
         await self._pool.close()
 
-    def message(self, delivery: Delivery) -> EmailMessage:
+    def message(self, delivery: Delivery) -> MIMEMultipart:
+        """The e-mail, built with the classic (compat32) MIME classes: the default policy's
+        ``EmailMessage`` parses and folds every header again when the message is flattened, a
+        sixth of notify's CPU in ``make bench --profile``."""
         mail = compose(delivery.event_type, delivery.event.get("data", {}))
-        message = EmailMessage()
-        message["Subject"] = mail.subject
-        message["From"] = self._settings.notify_mail_from
+        message = MIMEMultipart("alternative")
+        message["Subject"] = Header(mail.subject, "utf-8", header_name="Subject").encode()
+        message["From"] = formataddr(self._sender, "utf-8")
         message["To"] = delivery.target
         message["Date"] = format_datetime(datetime.now(UTC))
         message["Message-ID"] = f"<{delivery.id}@notify.poles>"
-        message.set_content(render_text(mail))
-        message.add_alternative(render_html(mail), subtype="html")
+        message.attach(MIMEText(render_text(mail), "plain", "utf-8"))
+        message.attach(MIMEText(render_html(mail), "html", "utf-8"))
         return message
 
     async def send(self, delivery: Delivery) -> Sent:
-        message = self.message(delivery)
+        message, sender = self.message(delivery), self._sender[1]
         try:
             try:
                 async with self._pool.connection() as client:
-                    await client.send_message(message)
+                    await client.send_message(message, sender=sender, recipients=[delivery.target])
             except aiosmtplib.SMTPServerDisconnected:
                 # a kept connection the server closed meanwhile: once more on a new one
                 async with self._pool.connection() as client:
-                    await client.send_message(message)
+                    await client.send_message(message, sender=sender, recipients=[delivery.target])
         except aiosmtplib.SMTPRecipientsRefused as error:
             return Sent(Outcome.FINAL, error=_error(error))
         except aiosmtplib.SMTPResponseException as error:
