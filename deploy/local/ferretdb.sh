@@ -5,6 +5,14 @@
 #
 # Usage: deploy/local/ferretdb.sh install|start|stop|status|wait
 #
+# Logins (as compose's MongoDB): root (database admin) may do all; each service has its own
+# user, calls, funding, contracts, notify, with rights on its own database poles_<service> only
+# (FerretDB authenticates, our proxy authorizes: ferretdb/logins.go). Their passwords are in
+# <local>/secrets/mongo.env (mode 600, made on first start, never committed):
+#   MONGO_ROOT_PASSWORD, MONGO_CALLS_PASSWORD, ... ; a service's URL (services.sh makes it):
+#   mongodb://calls:$MONGO_CALLS_PASSWORD@127.0.0.1:27017/poles_calls?authSource=poles_calls
+# Anonymous connections may only connect, ping and log in.
+#
 # Environment:
 #   POLES_LOCAL_DIR      state directory (default: <repo>/.local)
 #   FERRETDB_PORT        TCP port on 127.0.0.1 (default: 27017)
@@ -27,6 +35,9 @@ PORT="${FERRETDB_PORT:-27017}"
 ADDR="127.0.0.1:$PORT"
 LOG_LEVEL="${FERRETDB_LOG_LEVEL:-info}"
 TIMEOUT="${FERRETDB_TIMEOUT:-60}"
+SECRETS_DIR="$LOCAL/secrets"
+SECRETS_FILE="$SECRETS_DIR/mongo.env"
+SERVICES=(calls funding contracts notify)
 
 # Succeeds if something on $ADDR answers a MongoDB ping.
 answers_ping() {
@@ -61,15 +72,43 @@ cmd_install() {
     require patch "apt-get install patch"
     mkdir -p "$(dirname "$BIN")"
     say "building $BIN (first build downloads modules and takes a few minutes)..."
-    local work="$ROOT/.local/build/ferretdb"
+    local work="$ROOT/.local/build/ferretdb.$$"
     patched_module "$work"
     (
         cd "$SRC"
         CGO_ENABLED=0 go build -modfile="$work/go.mod" -trimpath -buildvcs=false \
-            -tags ferretdb_no_postgresql -o "$BIN.tmp" .
+            -tags ferretdb_no_postgresql,poles_patched -o "$BIN.tmp" .
     ) || die "go build failed"
+    rm -rf "$work"
     mv -f "$BIN.tmp" "$BIN"
     say "built $BIN"
+}
+
+# Give root and every service a password (kept across restarts), then load them (exported:
+# the server reads root's, -ensure-logins every one).
+prepare_secrets() {
+    local name var
+    mkdir -p "$SECRETS_DIR"
+    chmod 700 "$SECRETS_DIR"
+    (umask 077 && touch "$SECRETS_FILE")
+    for name in root "${SERVICES[@]}"; do
+        var="MONGO_${name^^}_PASSWORD"
+        grep -q "^$var=" "$SECRETS_FILE" && continue
+        echo "$var=$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')" >>"$SECRETS_FILE"
+    done
+    set -a
+    # shellcheck disable=SC1090
+    source "$SECRETS_FILE"
+    set +a
+}
+
+# Each service's user in its own database, with the file's password (created or updated).
+ensure_logins() {
+    local name logins=()
+    for name in "${SERVICES[@]}"; do logins+=("$name@poles_$name"); done
+    "$BIN" -listen "$ADDR" -ensure-logins "$(IFS=,; echo "${logins[*]}")" -timeout 20s \
+        || die "could not set the services' logins (root's password in $SECRETS_FILE does not open \
+this store's data: remove $DATA to start empty)"
 }
 
 cmd_wait() {
@@ -84,10 +123,12 @@ cmd_start() {
     fi
 
     mkdir -p "$DATA" "$(dirname "$LOG")"
+    prepare_secrets
     echo "=== $(date -u +%Y-%m-%dT%H:%M:%SZ) start on $ADDR, data $DATA" >>"$LOG"
-    launch "$PIDFILE" "$LOG" "$BIN" -listen "$ADDR" -data "$DATA" -log-level "$LOG_LEVEL"
+    launch "$PIDFILE" "$LOG" "$BIN" -listen "$ADDR" -data "$DATA" -log-level "$LOG_LEVEL" -logins
     cmd_wait
-    say "ready on mongodb://$ADDR/ (pid $(cat "$PIDFILE"), log $LOG)"
+    ensure_logins
+    say "ready on mongodb://$ADDR/ with logins (pid $(cat "$PIDFILE"), log $LOG, passwords $SECRETS_FILE)"
 }
 
 cmd_stop() {

@@ -8,6 +8,10 @@
 # store answer). Starting a running service or stopping a stopped one is harmless.
 # Each logs in to Kafka as its own principal, poles-<name>, with the password kafka.sh generated
 # into <local>/secrets/kafka.env; the broker's ACLs let it write only its own topics.
+# On the store, each logs in as its own user (calls, funding, ...), with the password
+# ferretdb.sh generated into <local>/secrets/mongo.env; it has rights on poles_<name> only.
+# A POLES_MONGO_URL without a login gives the store's address (its login is added); one with a
+# login is used as it is.
 #
 # Environment: POLES_LOCAL_DIR (default <repo>/.local), SERVICES_PORT_BASE (default 8000); any
 # POLES_* setting (POLES_KAFKA_BOOTSTRAP, POLES_MONGO_URL, ...) is passed through to the services.
@@ -51,6 +55,25 @@ start_one() {
   POLES_KAFKA_BOOTSTRAP="$bootstrap" POLES_AUTH_SECRET="$POLES_AUTH_SECRET" POLES_HTTP_PORT="${PORTS[$name]}" \
     POLES_KAFKA_USERNAME="poles-$name" POLES_KAFKA_PASSWORD="${!password}" \
     launch "$RUN/$name.pid" "$LOGS/$name.log" "$PYTHON" -m "services.$name.app"
+}
+
+# The service's store URL: its own login on its own database (see the header).
+store_url() {
+  local name=$1 given=${POLES_MONGO_URL:-} address password
+  if [[ $given == *@* ]]; then
+    echo "$given"
+    return 0
+  fi
+  if [[ ! -f $LOCAL/secrets/mongo.env ]]; then
+    say "no $LOCAL/secrets/mongo.env: start the store first (deploy/local/ferretdb.sh start)" >&2
+    return 1
+  fi
+  address=${given#mongodb://}
+  address=${address%%[/?]*}
+  # shellcheck disable=SC1091
+  source "$LOCAL/secrets/mongo.env"
+  password="MONGO_${name^^}_PASSWORD"
+  echo "mongodb://$name:${!password}@${address:-127.0.0.1:${FERRETDB_PORT:-27017}}/poles_$name?authSource=poles_$name"
 }
 
 wait_one() {

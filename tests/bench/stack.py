@@ -20,6 +20,7 @@ from shared.auth import mint_token
 from shared.kafka_access import KafkaAccess, local_access
 from shared.topics import ALL_TOPICS, create_topics
 from tests.support.auth_env import read_auth_secret
+from tests.support.store_logins import admin_url
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCAL = ROOT / ".local" / "bench"
@@ -111,7 +112,14 @@ class Stack:
         log = (LOCAL / "logs" / log_name).open("a")
         process = subprocess.Popen(
             [str(ROOT / ".venv" / "bin" / "python"), "-m", module],
-            env={**self.service_env, **env, "POLES_AUTH_SECRET": self.secret()},
+            # root on the store: extra processes may work on private databases (bench_scale*),
+            # which no service's login covers
+            env={
+                **self.service_env,
+                "POLES_MONGO_URL": admin_url(MONGO, LOCAL),
+                **env,
+                "POLES_AUTH_SECRET": self.secret(),
+            },
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

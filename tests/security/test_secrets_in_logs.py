@@ -11,6 +11,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from urllib.parse import unquote, urlsplit
 
 import httpx
 import orjson
@@ -30,11 +31,15 @@ from tests.support.kafka import eventually, publish_event, publish_raw
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
-MONGO_PASSWORD = "Mongo-pw-never-logged-7f3a"
-MONGO_URL = (
-    MONGO.replace("mongodb://", f"mongodb://poles:{MONGO_PASSWORD}@") + "/?authMechanism=PLAIN"
-)
-"""FerretDB takes PLAIN credentials on the test store, so the password is really used."""
+if "@" in MONGO:  # the test store has logins: root's, whose password is really checked
+    MONGO_URL = MONGO
+    MONGO_PASSWORD = unquote(urlsplit(MONGO).password or "")
+else:
+    MONGO_PASSWORD = "Mongo-pw-never-logged-7f3a"
+    MONGO_URL = (
+        MONGO.replace("mongodb://", f"mongodb://poles:{MONGO_PASSWORD}@") + "/?authMechanism=PLAIN"
+    )
+"""FerretDB takes PLAIN credentials on a test store without logins: the password is used."""
 CLOSED_PORT = 9  # discard: nothing listens, so every delivery fails and is logged
 
 

@@ -21,6 +21,7 @@ from shared.kafka_access import local_access
 from shared.topics import ALL_TOPICS, SERVICES
 from tests.story.platform import KafkaOptions
 from tests.support.auth_env import read_auth_secret
+from tests.support.store_logins import admin_url
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCAL = Path(os.environ.get("POLES_LOCAL_DIR", ROOT / ".local"))
@@ -73,7 +74,7 @@ def create_topics() -> None:
 
 
 def drop_databases() -> None:
-    client: MongoClient[dict[str, object]] = MongoClient(MONGO)
+    client: MongoClient[dict[str, object]] = MongoClient(admin_url(MONGO, LOCAL))
     try:
         for name in DATABASES:
             client.drop_database(name)

@@ -30,11 +30,15 @@ from shared.auth import mint_token
 from shared.kafka_access import KafkaAccess, local_access
 from shared.settings import ServiceSettings
 from shared.topics import create_topics
+from tests.support.store_logins import admin_url
 
 ROOT = Path(__file__).resolve().parents[2]
 KAFKA = os.environ.get("POLES_TEST_KAFKA", "127.0.0.1:19092")
-MONGO = os.environ.get("POLES_TEST_MONGO", "mongodb://127.0.0.1:27027")
 TEST_LOCAL_DIR = Path(os.environ.get("POLES_TEST_LOCAL_DIR") or ROOT / ".local" / "test")
+MONGO_ADDRESS = os.environ.get("POLES_TEST_MONGO", "mongodb://127.0.0.1:27027")
+# Tests work on private databases, which no service's login covers: they log in as the store's
+# root, whose password deploy/local/ferretdb.sh generated (test_store_logins.py checks the others).
+MONGO = admin_url(MONGO_ADDRESS, TEST_LOCAL_DIR)
 AUTH_SECRET = "test-secret-that-is-long-enough-for-hs256"
 
 

@@ -42,6 +42,7 @@ var writeCommands = map[string]bool{
 
 type atomicWrites struct {
 	backend string // FerretDB's own listener (a Unix socket)
+	logins  bool   // enforce each login's rights (logins.go)
 	lock    sync.Mutex
 	logger  *slog.Logger
 }
@@ -71,20 +72,38 @@ func (a *atomicWrites) relay(client net.Conn) {
 	}
 	defer server.Close()
 
+	var login *session
+	if a.logins {
+		login = &session{}
+	}
 	for {
 		request, err := readMessage(client)
 		if err != nil {
 			return
 		}
-		if err = a.exchange(client, server, request); err != nil {
+		if err = a.exchange(client, server, request, login); err != nil {
 			return
 		}
 	}
 }
 
 // exchange forwards one request and every reply to it (several while the server sets
-// moreToCome), holding the write lock around a write command.
-func (a *atomicWrites) exchange(client, server net.Conn, request []byte) error {
+// moreToCome), holding the write lock around a write command. With logins, a request the
+// connection's login may not run is answered here and never reaches FerretDB.
+func (a *atomicWrites) exchange(client, server net.Conn, request []byte, login *session) error {
+	if login != nil {
+		refusal, err := login.check(request)
+		if err != nil {
+			return err
+		}
+		if refusal != nil {
+			if moreToCome(request) {
+				return nil
+			}
+			_, err = client.Write(refusal)
+			return err
+		}
+	}
 	if isWrite(request) {
 		a.lock.Lock()
 		defer a.lock.Unlock()
@@ -103,6 +122,9 @@ func (a *atomicWrites) exchange(client, server net.Conn, request []byte) error {
 		reply, err := readMessage(server)
 		if err != nil {
 			return err
+		}
+		if login != nil {
+			login.observe(reply)
 		}
 		if _, err = client.Write(reply); err != nil {
 			return err
