@@ -27,6 +27,7 @@ from shared.kafka_access import KafkaAccess, local_access
 from shared.kafka_acls import principal
 from shared.topics import ALL_TOPICS, create_topics
 from tests.support.auth_env import read_auth_secret
+from tests.support.store_logins import secrets_file, store_url
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCAL = ROOT / ".local" / "chaos"
@@ -239,6 +240,10 @@ class Stack:
                     "POLES_AUTH_SECRET": self.secret(),
                     "POLES_HTTP_PORT": str(port_of(name, 2)),
                     "POLES_INSTANCE": "2",
+                    # its service's own store login, as services.sh gives instance 1
+                    "POLES_MONGO_URL": store_url(MONGO, LOCAL, name)
+                    if secrets_file(LOCAL).is_file()
+                    else MONGO,
                     "POLES_KAFKA_USERNAME": str(login.username),
                     "POLES_KAFKA_PASSWORD": login.password.get_secret_value(),
                 },
