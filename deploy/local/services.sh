@@ -52,7 +52,10 @@ start_one() {
   source "$LOCAL/secrets/kafka.env"
   local password="KAFKA_${name^^}_PASSWORD" bootstrap=${POLES_KAFKA_BOOTSTRAP:-}
   [[ -n $bootstrap ]] || bootstrap="$("$ROOT/deploy/local/kafka.sh" bootstrap)"
-  POLES_KAFKA_BOOTSTRAP="$bootstrap" POLES_AUTH_SECRET="$POLES_AUTH_SECRET" POLES_HTTP_PORT="${PORTS[$name]}" \
+  local store
+  store="$(store_url "$name")" || return 1
+  POLES_MONGO_URL="$store" \
+    POLES_KAFKA_BOOTSTRAP="$bootstrap" POLES_AUTH_SECRET="$POLES_AUTH_SECRET" POLES_HTTP_PORT="${PORTS[$name]}" \
     POLES_KAFKA_USERNAME="poles-$name" POLES_KAFKA_PASSWORD="${!password}" \
     launch "$RUN/$name.pid" "$LOGS/$name.log" "$PYTHON" -m "services.$name.app"
 }
