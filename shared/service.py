@@ -219,12 +219,11 @@ class Runtime:
                 tries += 1
                 self.readiness.waiting(name)
                 log.warning(
-                    "%s is waiting for %s (try %s failed: %s: %s); trying again in %.1f s",
+                    "%s is waiting for %s (try %s failed: %s); trying again in %.1f s",
                     self.settings.service,
                     what,
                     tries,
-                    type(error).__name__,
-                    error,
+                    _said(error),
                     delay,
                     exc_info=not isinstance(error, _UNREACHABLE),
                 )
@@ -241,6 +240,12 @@ class Runtime:
                 description=f"{topic.description}. CloudEvents types: {names}",
                 schema=_one_of(models),
             )
+
+
+def _said(error: Exception) -> str:
+    """``Kind: message``, once (a KafkaError's message already starts with its kind)."""
+    kind, message = type(error).__name__, str(error)
+    return message if message.startswith(kind) else f"{kind}: {message}"
 
 
 def _name_of(step: Callable[..., object]) -> str:

@@ -114,14 +114,16 @@ STARTED_WITHIN_SECONDS = 60.0
 
 
 @asynccontextmanager
-async def serve(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+async def serve(app: FastAPI, *, started: bool = True) -> AsyncIterator[httpx.AsyncClient]:
     """Run an app's lifespan (broker, relay, consumers) in this process and talk HTTP to it,
-    once it started (a service serves at once and starts in the background)."""
+    once it started (a service serves at once and starts in the background), or at once
+    (``started=False``: tests of a service that waits)."""
     async with app.router.lifespan_context(app):
         readiness = app.state.readiness
         try:
             async with asyncio.timeout(STARTED_WITHIN_SECONDS):
-                await readiness.wait()
+                if started:
+                    await readiness.wait()
         except TimeoutError:
             raise AssertionError(
                 f"not started within {STARTED_WITHIN_SECONDS} s: waits for {readiness.waiting_for}"

@@ -5,16 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
-import httpx
 import pytest
-from fastapi import FastAPI
 
 from shared.errors import Unavailable
 from shared.http import Readiness, problem_answer
-from tests.support.infra import auth, offline_app
+from tests.support.infra import auth, offline_app, serve
 
 IN_SESSION_LOOP = pytest.mark.asyncio(loop_scope="session")
 
@@ -73,21 +69,13 @@ async def test_wait_returns_once_started() -> None:
         await waiter
 
 
-@asynccontextmanager
-async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
-            yield client
-
-
 @IN_SESSION_LOOP
 async def test_a_service_without_broker_and_store_serves_at_once_and_says_what_it_waits_for() -> (
     None
 ):
     app = offline_app("calls")  # broker 127.0.0.1:1, store 127.0.0.1:1: nothing listens
     entered = time.monotonic()
-    async with running(app) as client:
+    async with serve(app, started=False) as client:
         live = await client.get("/health/live")
         assert time.monotonic() - entered < 2
         ready = await client.get("/health/ready")
