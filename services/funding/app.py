@@ -16,6 +16,7 @@ from services.funding.handlers.budget import Budget, load_lines
 from services.funding.handlers.financing import Financings
 from services.funding.handlers.ledgers import Ledgers
 from services.funding.handlers.sources import SourceEvents
+from services.funding.handlers.trial import TransferTrials
 from services.funding.metrics import BudgetMetrics
 from services.funding.reactions import TOPICS, reactions
 from services.funding.settings import FundingSettings
@@ -76,6 +77,7 @@ def create_app(settings: FundingSettings | None = None, clock: Clock | None = No
         runtime.registry,
     )
     views = BudgetViews(store, envelope)
+    trials = TransferTrials(store.books, envelope)
 
     async def refresh_metrics() -> None:
         lines = await store.all_lines([spec.id for spec in envelope.leaves])
@@ -134,7 +136,7 @@ def create_app(settings: FundingSettings | None = None, clock: Clock | None = No
         title="Pôles 2.0 funding",
         description=DESCRIPTION,
         routers=[
-            command_router(budget, envelope, runtime.clock, authenticate),
+            command_router(budget, trials, envelope, runtime.clock, authenticate),
             read_router(views, budget, store, runtime.clock, authenticate),
             financing_router(financings, views, authenticate),
         ],

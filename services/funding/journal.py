@@ -29,7 +29,7 @@ outbox; ``Journal`` adds what a chain knows besides: whether a decision was appl
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Generic, Protocol, TypeVar
@@ -83,6 +83,19 @@ class Chain(Aggregates, Protocol):
     async def done(self, entry_id: str) -> None: ...
 
     async def unfinished(self, saved_before: datetime) -> list[str]: ...
+
+    async def versions(self, aggregate_ids: Collection[str]) -> list[Document]:
+        """Every entry of these aggregates (``aggregate_id``, ``version``, ``decision_id``,
+        ``events``), each aggregate's in the order of its versions."""
+        ...
+
+    async def decided(self, decision_ids: Collection[str]) -> list[Document]:
+        """The entries (of any aggregate) that applied these decisions, as ``versions``."""
+        ...
+
+
+REPLAYED = {"aggregate_id": 1, "version": 1, "decision_id": 1, "events": 1}
+"""What a replay reads of an entry (``Chain.versions``, ``Chain.decided``)."""
 
 
 class Chained:
@@ -144,6 +157,7 @@ class JournalStore(Chained):
     async def create_indexes(self) -> None:
         await self.collection.create_index([("aggregate_id", 1), ("version", -1)])
         await self.collection.create_index([("aggregate_id", 1), ("decision_id", 1)])
+        await self.collection.create_index("decision_id")
 
     async def load(self, aggregate_id: str) -> Loaded | None:
         """The newest version: from the last version this process saw, step forward by _id
@@ -207,6 +221,17 @@ class JournalStore(Chained):
         query = {"pending": {"$exists": True}, "saved_at": {"$lte": saved_before}}
         cursor = self.collection.find(query, {"_id": 1}).sort("saved_at")
         return [document["_id"] for document in await cursor.to_list(None)]
+
+    async def versions(self, aggregate_ids: Collection[str]) -> list[Document]:
+        query = {"aggregate_id": {"$in": sorted(aggregate_ids)}}
+        cursor = self.collection.find(query, REPLAYED).sort([("aggregate_id", 1), ("version", 1)])
+        return await cursor.to_list(None)
+
+    async def decided(self, decision_ids: Collection[str]) -> list[Document]:
+        if not decision_ids:
+            return []
+        query = {"decision_id": {"$in": sorted(decision_ids)}}
+        return await self.collection.find(query, REPLAYED).to_list(None)
 
     async def events_where(self, query: Document) -> list[EventData]:
         """Every event kept by the entries ``query`` finds, in the order they were saved."""

@@ -27,6 +27,7 @@ from services.funding.domain import ids
 from services.funding.domain.commitment import Decommitment, Payment
 from services.funding.domain.envelope import Envelope
 from services.funding.handlers.budget import Budget
+from services.funding.handlers.trial import TransferTrials
 from shared.auth import Principal, require_roles
 from shared.clock import Clock
 from shared.decision import Answer
@@ -38,7 +39,11 @@ IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=1, ma
 
 
 def command_router(
-    budget: Budget, envelope: Envelope, clock: Clock, authenticate: Callable[..., Principal]
+    budget: Budget,
+    trials: TransferTrials,
+    envelope: Envelope,
+    clock: Clock,
+    authenticate: Callable[..., Principal],
 ) -> APIRouter:
     router = APIRouter(tags=["commands"])
     State = Annotated[Principal, Depends(require_roles(authenticate, "state"))]
@@ -158,12 +163,47 @@ def command_router(
         summary="Move money between two lines; the giving line never goes below its commitments",
     )
     async def transfer(body: TransferBody, principal: State, key: IdempotencyKey) -> Answer:
+        moved = transfer_of(body, principal, ids.from_command("transfer", principal.subject, key))
+        return await budget.transfer(moved)
+
+    @router.post(
+        "/transfers/dry-run",
+        summary="Try a transfer: both lines before and after it, whether it would be refused, "
+        "and the commitments the lines refused that would then pass; changes nothing",
+    )
+    async def try_transfer(body: TransferBody, principal: State) -> Answer:
+        """The body of ``POST /transfers``; no ``Idempotency-Key`` (nothing is made). 200 with:
+        ``outcome`` (``transferable`` or ``refused``) and ``refusal`` (null, or the real
+        command's ``status``, ``reason`` and ``detail``: the same domain function decides);
+        ``transfer``; ``lines``: the giving (``side`` ``from``) then the receiving line, each
+        ``before`` and ``after`` (``amount_cents``, ``committed_cents``, ``paid_cents``,
+        ``available_cents``, ``yearly_ceilings``, ``by_year`` [{year, ceiling_cents,
+        committed_cents, available_cents}], ``committed_percent``, ``thresholds`` [{percent,
+        reached, announced}]) and ``thresholds_announced`` (those the transfer would announce
+        crossed); ``pending_commitments``.
+
+        Pending commitments: funding keeps no commitment waiting (a financing's State share is
+        committed or refused when the financing opens; an agency's or the State's commitment is
+        answered at once). What a budget officer moves money for is what the lines refused: so
+        the pending commitments are those either line refused (``funding.commitment.refused.v1``:
+        a co-financing's State share, an agency's project, ...) that nothing committed on it
+        since (not the same commitment, nor another for the same dossier), in the order refused.
+        Each is decided again on its line, one after another (an accepted one takes its money
+        before the next), without the transfer (``before``) and with it (``after``): its
+        ``outcome`` (``committed`` or ``refused``), ``reason`` and ``available_cents``. Nothing
+        is committed: a pending commitment passes only when its author asks again.
+
+        Computed on a replay of each line's chain (``services.funding.handlers.trial``)."""
+        moved = transfer_of(body, principal, "dry-run")
+        return await trials.try_transfer(moved)
+
+    def transfer_of(body: TransferBody, principal: Principal, transfer_id: str) -> LineTransferred:
         leaf(body.from_line_id, "from_line_id")
         leaf(body.to_line_id, "to_line_id")
         if body.from_line_id == body.to_line_id:
             raise invalid(["to_line_id"], "a transfer goes to another line")
-        moved = LineTransferred(
-            transfer_id=ids.from_command("transfer", principal.subject, key),
+        return LineTransferred(
+            transfer_id=transfer_id,
             line_id=body.from_line_id,
             from_line_id=body.from_line_id,
             to_line_id=body.to_line_id,
@@ -173,7 +213,6 @@ def command_router(
             transferred_at=clock.now(),
             years=body.years,
         )
-        return await budget.transfer(moved)
 
     @router.post(
         "/envelope/amendments",

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.funding.domain.envelope import Envelope, LineSpec
 from shared.decision import Answer, Decision
 from shared.errors import Conflict, invalid
+from shared.events.base import EventData
 from shared.events.funding import (
     CommitmentDecommitted,
     CommitmentMade,
@@ -25,6 +26,7 @@ from shared.events.funding import (
     LineLoaded,
     LineThresholdCrossed,
     LineTransferred,
+    YearAmount,
     total_cents,
 )
 
@@ -109,21 +111,13 @@ def decide_commitment(line: LineState, terms: CommitmentTerms, now: datetime) ->
             refused_at=now,
         )
         return Decision.of(line, [refused], answer)
-    by_year = dict(line.committed_by_year)
-    for item in terms.years:
-        by_year[str(item.year)] = by_year.get(str(item.year), 0) + item.amount_cents
     answer = {
         "outcome": "committed",
         "commitment_id": terms.commitment_id,
         "line_id": line.line_id,
         "amount_cents": asked,
     }
-    committed = line.model_copy(
-        update={
-            "committed_cents": line.committed_cents + asked,
-            "committed_by_year": by_year,
-        }
-    )
+    committed = _with_commitment(line, terms.years)
     made = CommitmentMade(
         **terms.model_dump(),
         amount_cents=asked,
@@ -132,6 +126,18 @@ def decide_commitment(line: LineState, terms: CommitmentTerms, now: datetime) ->
         line_committed_cents=committed.committed_cents,
     )
     return _with_thresholds(Decision.of(committed, [made], answer), now)
+
+
+def _with_commitment(line: LineState, years: list[YearAmount]) -> LineState:
+    by_year = dict(line.committed_by_year)
+    for item in years:
+        by_year[str(item.year)] = by_year.get(str(item.year), 0) + item.amount_cents
+    return line.model_copy(
+        update={
+            "committed_cents": line.committed_cents + total_cents(years),
+            "committed_by_year": by_year,
+        }
+    )
 
 
 def _refusal(line: LineState, terms: CommitmentTerms) -> tuple[str, int] | None:
@@ -187,25 +193,33 @@ def send_transfer(
             f"it cannot give {transfer.amount_cents}",
             "over-line",
         )
-    ceilings = dict(line.yearly_ceilings)
-    if ceilings:
+    if line.yearly_ceilings:
         for year, cents in sorted(moved.items()):
-            left = ceilings.get(str(year), 0) - line.committed_by_year.get(str(year), 0)
+            left = line.yearly_ceilings.get(str(year), 0) - line.committed_by_year.get(str(year), 0)
             if cents > left:
                 raise Conflict(
                     f"line {line.line_id} has {left} cents of its {year} ceiling not committed; "
                     f"it cannot give {cents}",
                     "over-yearly-ceiling",
                 )
-            ceilings[str(year)] = ceilings.get(str(year), 0) - cents
     answer: Answer = {"outcome": "transferred", **transfer.model_dump(mode="json")}
-    state = line.model_copy(
+    state = _sent(line, transfer)
+    return _with_thresholds(Decision.of(state, [transfer], answer), transfer.transferred_at)
+
+
+def _sent(line: LineState, transfer: LineTransferred) -> LineState:
+    """The giving line after the transfer: its amount down, and its yearly ceilings (if it has
+    any) by the years the transfer moved."""
+    ceilings = dict(line.yearly_ceilings)
+    if ceilings:
+        for item in transfer.years:
+            ceilings[str(item.year)] = ceilings.get(str(item.year), 0) - item.amount_cents
+    return line.model_copy(
         update={
             "amount_cents": line.amount_cents - transfer.amount_cents,
             "yearly_ceilings": ceilings,
         }
     )
-    return _with_thresholds(Decision.of(state, [transfer], answer), transfer.transferred_at)
 
 
 def receive_transfer(line: LineState, transfer: LineTransferred) -> LineDecision:
@@ -263,3 +277,29 @@ def _with_thresholds(change: LineDecision, now: datetime) -> LineDecision:
     ]
     state = line.model_copy(update={"thresholds_crossed": [*line.thresholds_crossed, *reached]})
     return Decision.of(state, [*change.events, *events], change.answer)
+
+
+def replayed(line: LineState, data: EventData) -> LineState:
+    """The line after one event its chain applied: one of its own (a commitment made, a
+    transfer given, a threshold announced; a refusal changes nothing), or the decision of
+    another aggregate one of its versions followed (a transfer received, a de-commitment, an
+    envelope amendment). Folded over its versions in order from ``new_line``, it gives the line
+    as its newest version holds it, by the same functions that decided it."""
+    match data:
+        case CommitmentMade() if data.line_id == line.line_id:
+            return _with_commitment(line, data.years)
+        case LineTransferred() if data.from_line_id == line.line_id:
+            return _sent(line, data)
+        case LineTransferred() if data.to_line_id == line.line_id:
+            return receive_transfer(line, data).state
+        case CommitmentDecommitted() if data.line_id == line.line_id:
+            return apply_decommitment(line, data).state
+        case EnvelopeAmended():
+            return apply_amendment(line, data).state
+        case LineThresholdCrossed() if data.line_id == line.line_id:
+            if data.threshold_percent in line.thresholds_crossed:
+                return line
+            crossed = [*line.thresholds_crossed, data.threshold_percent]
+            return line.model_copy(update={"thresholds_crossed": crossed})
+        case _:
+            return line

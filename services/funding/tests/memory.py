@@ -5,7 +5,7 @@ and the handlers built on them as the app builds them on the store."""
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -63,6 +63,13 @@ class MemoryChain(Chained):
 
     async def unfinished(self, saved_before: datetime) -> list[str]:
         return [key for key, entry in self.entries.items() if "pending" in entry]
+
+    async def versions(self, aggregate_ids: Collection[str]) -> list[Document]:
+        found = [e for e in self.entries.values() if e["aggregate_id"] in aggregate_ids]
+        return copy.deepcopy(sorted(found, key=lambda e: (e["aggregate_id"], e["version"])))
+
+    async def decided(self, decision_ids: Collection[str]) -> list[Document]:
+        return copy.deepcopy([e for e in self.entries.values() if e["decision_id"] in decision_ids])
 
     async def _add(self, entry: Document, with_events: bool) -> None:
         if entry["_id"] in self.entries:
