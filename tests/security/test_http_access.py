@@ -42,6 +42,13 @@ VALID_BODIES: dict[str, Any] = {
     },
     "/dossiers/{dossier_id}/evaluation": {"score": 15, "opinion": "an expert's opinion"},
     "/dossiers/{dossier_id}/decision": {"selected": True, "state_grant_cents": 1000},
+    "/transfers/dry-run": {
+        "from_line_id": "intervention.rd",
+        "to_line_id": "intervention.platforms",
+        "amount_cents": 1000,
+        "reason": "tried first",
+        "years": [{"year": 2010, "amount_cents": 1000}],
+    },
 }
 """Bodies for the routes that check the role after the body (calls' handler decides who may)."""
 READER_WITHOUT_COMMANDS = "operator"
