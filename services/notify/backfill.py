@@ -109,11 +109,11 @@ class KafkaEventLog:
         )
 
     async def _partitions(self, consumer: AIOKafkaConsumer) -> list[TopicPartition]:
-        await consumer.topics()  # metadata of the topics this login may see
+        cluster = await consumer._client.fetch_all_metadata()  # aiokafka has no public call
         return [
             TopicPartition(topic, partition)
             for topic in self.topics
-            for partition in sorted(consumer.partitions_for_topic(topic) or ())
+            for partition in sorted(cluster.partitions_for_topic(topic) or ())
         ]
 
     @staticmethod
@@ -153,6 +153,8 @@ class KafkaEventLog:
     ) -> AsyncIterator[tuple[Place, CloudEvent | None]]:
         end = {_key(p): p.offset for p in ends}
         start = {_key(p): p.offset for p in reached}
+        if not end:
+            return
         consumer = self._consumer()
         await consumer.start()
         try:
