@@ -30,11 +30,6 @@ class SubscriptionBody(BaseModel):
         max_length=20,
         description="top-level event fields: equal, or contained in a list field",
     )
-    since: AwareDatetime | None = Field(
-        default=None,
-        description="backfill: first every matching event published since this instant "
-        "(ISO 8601, with its offset), in order, then the live ones",
-    )
 
 
 class ReplayBody(BaseModel):
@@ -54,9 +49,7 @@ def subscriptions_router(
     async def create(body: SubscriptionBody, caller: Caller, key: Key = None) -> Answer:
         """Subscribe a webhook or an e-mail address to events; the answer holds the signing
         secret (shown once; rotate it to get a new one)."""
-        request = NewSubscription(
-            body.channel, body.target, body.event_types, body.filters, body.since
-        )
+        request = NewSubscription(body.channel, body.target, body.event_types, body.filters)
         return await commands.create(caller, request, key)
 
     @router.get("/subscriptions")
@@ -66,8 +59,6 @@ def subscriptions_router(
 
     @router.get("/subscriptions/{subscription_id}")
     async def get(subscription_id: str, caller: Caller) -> Answer:
-        """The subscription; with a backfill, its progress: ``backfill: {since, state, found,
-        done, done_at}``."""
         return await commands.get(caller, subscription_id)
 
     def acting(command: Command, doc: str | None = None) -> Callable[..., Awaitable[Answer]]:

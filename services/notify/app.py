@@ -13,7 +13,6 @@ import uvicorn
 from fastapi import FastAPI
 
 from services.notify.api import subscriptions_router
-from services.notify.backfill import Backfiller, KafkaEventLog
 from services.notify.dispatcher import Dispatcher
 from services.notify.handlers import SubscriptionCommands
 from services.notify.metrics import NotifyMetrics
@@ -42,7 +41,6 @@ from shared.events.notify import (
     SubscriptionResumed,
     SubscriptionSecretRotated,
 )
-from shared.kafka_access import KafkaAccess
 from shared.service import build_runtime, create_service_app
 from shared.store import AggregateStore
 from shared.topics import NOTIFY_DELIVERY, NOTIFY_SUBSCRIPTION
@@ -67,14 +65,13 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
     deliveries = Deliveries(delivery_store, clock)
     delivery_search = MongoDeliverySearch(delivery_store.collection)
 
-    leases = DeliveryLeases(delivery_store.collection)
     client = webhook_client(
         settings.notify_request_timeout_seconds, settings.notify_max_concurrent_deliveries
     )
     dispatcher = Dispatcher(
         settings,
         deliveries,
-        leases,
+        DeliveryLeases(delivery_store.collection),
         subscriptions,
         subscription_search,
         WebhookSender(client, targets),
@@ -88,20 +85,6 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
     recorder = DeliveryRecorder(
         CoalescedMatching(subscription_search), deliveries, dispatcher.wake, clock
     )
-    backfiller = Backfiller(
-        subscriptions,
-        subscription_search,
-        deliveries,
-        leases,
-        KafkaEventLog(
-            KafkaAccess.of(settings),
-            [runtime.topic_name(topic) for topic in CONSUMED_TOPICS],
-            f"{settings.client_id}-backfill",
-        ),
-        dispatcher.wake,
-        clock,
-        settings.notify_backfill_poll_seconds,
-    )
     commands = SubscriptionCommands(
         subscriptions,
         subscription_search,
@@ -110,7 +93,6 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
         targets,
         timedelta(seconds=settings.notify_secret_overlap_seconds),
         dispatcher.wake,
-        backfiller.wake,
     )
 
     async def create_indexes() -> None:
@@ -123,7 +105,6 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
 
     runtime.startup.append(create_indexes)
     runtime.background.append(dispatcher.run)
-    runtime.background.append(backfiller.run)
     runtime.every(settings.metrics_refresh_seconds, refresh_gauges, "notify gauges")
     runtime.consume(CONSUMED_TOPICS, EventHandlers(), fallback=recorder.on_any_event)
     runtime.declare_publications(
