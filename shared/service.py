@@ -48,6 +48,11 @@ LAST_RETRY_SECONDS = 10.0
 """A start retries what does not answer after 0.5 s, then twice as long each time, at most 10 s:
 a broker or store back after any absence is found within 10 s (plus one attempt)."""
 
+ATTEMPT_SECONDS = 20.0
+"""One try of a start step (a ping, a startup step, the broker's start) that has not ended by then
+failed: in `make chaos`, restarts after a broker kill stayed 'starting' for minutes, silently
+awaiting something that never answered."""
+
 _UNREACHABLE = (ConnectionFailure, KafkaError, OSError, TimeoutError)
 """Failures that mean "not there yet" (logged in one line); any other is logged with its
 traceback (a startup step's bug), and retried all the same."""
@@ -202,12 +207,15 @@ class Runtime:
 
     async def _retry(self, name: str, what: str, attempt: Callable[[], Awaitable[object]]) -> None:
         """Run ``attempt`` until it succeeds, ``name`` among what the service waits for meanwhile,
-        sleeping a capped, doubling delay between tries; cancellation ends it at once."""
+        sleeping a capped, doubling delay between tries; an attempt that does not end within
+        ``ATTEMPT_SECONDS`` failed (it is logged and tried again, never waited on for ever);
+        cancellation ends it at once."""
         delay = FIRST_RETRY_SECONDS
         tries = 0
         while True:
             try:
-                await attempt()
+                async with asyncio.timeout(ATTEMPT_SECONDS):
+                    await attempt()
                 if tries:
                     log.info(
                         "%s: %s succeeded after %s failed tries", self.settings.service, what, tries

@@ -97,3 +97,33 @@ async def test_a_service_without_broker_and_store_serves_at_once_and_says_what_i
         assert "calls is starting: it waits for store, broker" in refused.json()["detail"]
     assert metrics.status_code == 200
     assert asyncapi.status_code == 200
+
+
+@IN_SESSION_LOOP
+async def test_a_start_step_that_never_answers_is_tried_again_not_waited_on_for_ever(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from services.calls.settings import CallsSettings
+    from shared import service
+
+    monkeypatch.setattr(service, "ATTEMPT_SECONDS", 0.05)
+    monkeypatch.setattr(service, "FIRST_RETRY_SECONDS", 0.01)
+    runtime = service.build_runtime(
+        CallsSettings(
+            auth_secret="unused-secret-long-enough-for-hs256-signing",
+            kafka_bootstrap="127.0.0.1:1",
+            mongo_url="mongodb://127.0.0.1:1",
+        )
+    )
+    tries = 0
+
+    async def hangs_twice() -> None:
+        nonlocal tries
+        tries += 1
+        if tries < 3:
+            await asyncio.Event().wait()
+
+    await asyncio.wait_for(runtime._retry("store", "a step that hangs", hangs_twice), 5)
+    assert tries == 3
+    assert runtime.readiness.waiting_for == ["store", "broker"]
+    await runtime.mongo.close()
