@@ -20,6 +20,7 @@ from prometheus_client import CollectorRegistry, Gauge
 
 from shared.kafka_access import KafkaAccess
 from shared.settings import ServiceSettings
+from shared.waiting import stop_if_cancelled
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,7 @@ class ConsumerLag:
             try:
                 async with self._clients() as (admin, consumer):
                     while True:
+                        stop_if_cancelled()
                         async with asyncio.timeout(max(30.0, 3 * self._interval)):
                             lag = await self._measure(admin, consumer)
                         for topic, messages in lag.items():
@@ -67,6 +69,7 @@ class ConsumerLag:
                 log.warning(
                     "measuring the lag of %s failed; trying again", self._group_id, exc_info=True
                 )
+                stop_if_cancelled()
                 await asyncio.sleep(self._interval)
 
     async def _measure(

@@ -21,7 +21,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from shared.events.base import OutboxEntry
 from shared.store import EPOCH, Document
-from shared.waiting import woken_or_timed_out
+from shared.waiting import stop_if_cancelled, woken_or_timed_out
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +85,7 @@ class OutboxRelay:
         loop = asyncio.get_running_loop()
         next_scan = loop.time()
         while True:
+            stop_if_cancelled()
             self._wake.clear()
             try:
                 published = await self.publish_told()

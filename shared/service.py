@@ -38,6 +38,7 @@ from shared.settings import ServiceSettings
 from shared.store import Document, create_mongo_client
 from shared.store_metrics import StoreCommandMetrics
 from shared.topics import Topic
+from shared.waiting import stop_if_cancelled
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,7 @@ def every(seconds: float, step: Callable[[], Awaitable[object]], name: str) -> B
                 raise
             except Exception:
                 log.exception("%s failed; trying again in %ss", name, seconds)
+            stop_if_cancelled()
             await asyncio.sleep(seconds)
 
     return job

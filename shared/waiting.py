@@ -17,3 +17,14 @@ async def woken_or_timed_out(wake: asyncio.Event, seconds: float) -> None:
         await asyncio.wait([waiter], timeout=seconds)
     finally:
         waiter.cancel()
+
+
+def stop_if_cancelled() -> None:
+    """Raise ``CancelledError`` if the running task was asked to stop and something it awaited
+    swallowed the request (a library that catches ``CancelledError`` and goes on): Python counts
+    the requests (``Task.cancelling``). Every background loop calls it once a turn; without it a
+    swallowed request left a loop running and the service's shutdown waiting for it for ever
+    (seen in the test suite: funding's and notify's apps now and then never stopped)."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError

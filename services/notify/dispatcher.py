@@ -40,7 +40,7 @@ from shared.decision import Decision
 from shared.errors import NotFound
 from shared.repository import Found, Repository
 from shared.store import Document
-from shared.waiting import woken_or_timed_out
+from shared.waiting import stop_if_cancelled, woken_or_timed_out
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +112,7 @@ class Dispatcher:
         next_scan = loop.time()
         try:
             while True:
+                stop_if_cancelled()
                 self._wake.clear()
                 free = self._slots - len(self._in_flight)
                 if free <= 0:

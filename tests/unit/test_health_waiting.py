@@ -4,6 +4,7 @@ app (calls) on addresses where nothing listens, served at once and stopped at on
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 import pytest
@@ -127,3 +128,21 @@ async def test_a_start_step_that_never_answers_is_tried_again_not_waited_on_for_
     assert tries == 3
     assert runtime.readiness.waiting_for == ["store", "broker"]
     await runtime.mongo.close()
+
+
+@IN_SESSION_LOOP
+async def test_a_background_job_stops_even_when_its_step_swallows_the_cancellation() -> None:
+    from shared.service import every
+
+    started = asyncio.Event()
+
+    async def swallows() -> None:
+        started.set()
+        with contextlib.suppress(asyncio.CancelledError):  # as a library that goes on
+            await asyncio.sleep(10)
+
+    job = asyncio.create_task(every(0.01, swallows, "a job")())
+    await started.wait()
+    job.cancel()
+    await asyncio.wait([job], timeout=2)
+    assert job.cancelled(), "the job went on after its step swallowed the cancellation"
