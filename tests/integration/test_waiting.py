@@ -7,7 +7,8 @@ topics, then stopped (the broker "killed before the service starts"); calls star
 minutes later the broker comes back; calls becomes ready by itself and both commands' events
 reach the topic. ``POLES_TEST_BROKER_AWAY_SECONDS`` shortens the two minutes for a quick look.
 
-The store: calls starts on a port where no FerretDB listens, says it waits for the store and
+The store: a private FerretDB is started once to make its logins, then stopped; calls starts
+with root's login on that port, where no FerretDB listens now, says it waits for the store and
 refuses commands with 503 and ``Retry-After``; a private FerretDB (``deploy/local/ferretdb.sh``)
 then starts on that port; calls becomes ready by itself and serves a command end to end.
 """
@@ -32,6 +33,7 @@ from shared.kafka_access import local_access
 from shared.topics import create_topics
 from tests.support.infra import ROOT, Isolation, auth, serve, unique
 from tests.support.kafka import read_events, read_topic
+from tests.support.store_logins import store_url
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -185,8 +187,11 @@ async def test_a_service_started_while_the_store_is_away_becomes_ready_when_it_c
 ) -> None:
     (store_port,) = free_ports(1)
     store = PrivateServer("ferretdb", FERRETDB_PORT=store_port)
-    settings = isolation.settings(CallsSettings, mongo_url=f"mongodb://127.0.0.1:{store_port}")
     try:
+        await store.run("start")  # makes its logins (as in compose), then it goes away
+        await store.run("stop")
+        root = store_url(f"127.0.0.1:{store_port}", store.local_dir)
+        settings = isolation.settings(CallsSettings, mongo_url=root)
         async with serve(create_app(settings), started=False) as client:
             assert (await client.get("/health/live")).status_code == 200
             await wait_until_waiting_for(client, ["store"])
