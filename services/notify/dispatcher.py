@@ -6,6 +6,10 @@ time and at most ``notify_max_in_flight_per_target`` for one target (a subscript
 e-mail's host), each request bounded by a timeout: a slow or dead receiver holds a few slots,
 never the others; its other deliveries stay unclaimed until it answers.
 
+While a subscription backfills (``services.notify.backfill``), only its backfilled deliveries are
+sent (the backfill records them one at a time, in order); its live ones are held (one statement
+per pass that claimed any) until the backfill is done and releases them.
+
 A pass costs the store a few statements whatever its size: one claim of the batch (two
 statements), one read of its subscriptions (``_id $in``); then each attempt's outcome is one
 guarded save on the version the claim read. A subscription's health is written only when it
@@ -129,6 +133,7 @@ class Dispatcher:
                     claimed, search_in, subscriptions = [], min(self._poll, 1.0), {}
                 if scan:
                     self._scan_now, next_scan = False, loop.time() + search_in
+                claimed = await self._hold_back(claimed, subscriptions)
                 for delivery in claimed:
                     sub_id = delivery.state.subscription_id
                     self._start(delivery, None if sub_id is None else subscriptions.get(sub_id))
@@ -141,6 +146,28 @@ class Dispatcher:
             await asyncio.gather(*self._in_flight, return_exceptions=True)
             await self.webhooks.close()
             await self.mail.close()
+
+    async def _hold_back(
+        self, claimed: list[Found[Delivery]], subscriptions: dict[str, Subscription]
+    ) -> list[Found[Delivery]]:
+        """What to send now: a subscription that backfills gets only its backfilled deliveries
+        (the backfill records them one at a time, in order); its live ones are held until the
+        backfill is done (``DeliveryLeases.hold``)."""
+        held = [
+            found
+            for found in claimed
+            if (sub := subscriptions.get(found.state.subscription_id or "")) is not None
+            and sub.backfilling
+            and not found.state.backfilled
+        ]
+        if not held:
+            return claimed
+        try:
+            await self.leases.hold(held)
+        except Exception:
+            log.exception("holding deliveries back failed; they come again after their lease")
+        held_ids = {found.id for found in held}
+        return [found for found in claimed if found.id not in held_ids]
 
     def _start(self, claimed: Found[Delivery], subscription: Subscription | None) -> None:
         target = delivery_target(claimed.state)

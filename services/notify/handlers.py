@@ -42,6 +42,8 @@ class NewSubscription:
     target: str
     event_types: list[str]
     filters: dict[str, str]
+    since: datetime | None = None
+    """Backfill: first the matching events published since then (services.notify.backfill)."""
 
 
 def delivery_view(delivery: Delivery) -> dict[str, Any]:
@@ -57,6 +59,7 @@ class SubscriptionCommands:
     targets: TargetPolicy
     secret_overlap: timedelta
     on_replayed: Callable[[], None]
+    on_backfill: Callable[[], None] = lambda: None
 
     async def create(
         self, principal: Principal, request: NewSubscription, idempotency_key: str | None
@@ -65,7 +68,7 @@ class SubscriptionCommands:
             await self._check_public(request.target)
         # Named after the command's id, as notify's ids always were: a repeat finds its first one.
         sub_id = derived_id(IDS, f"cmd:{principal.subject}", idempotency_key)
-        return await self.subscriptions.create(
+        answer = await self.subscriptions.create(
             sub_id,
             lambda now: decide.create(
                 sub_id,
@@ -75,9 +78,13 @@ class SubscriptionCommands:
                 request.event_types,
                 request.filters,
                 now,
+                request.since,
             ),
             command_id(principal.subject, idempotency_key),
         )
+        if request.since is not None:
+            self.on_backfill()
+        return answer
 
     async def _check_public(self, url: str) -> None:
         decide.check_target("webhook", url)

@@ -24,6 +24,7 @@ from services.notify.domain.delivery import (
     Delivery,
     RetrySchedule,
     attempted,
+    backfilled,
     replayed,
 )
 from services.notify.domain.matching import patterns_matching, type_matches
@@ -33,6 +34,7 @@ from shared.decision import Decision
 from shared.errors import NotFound
 from shared.repository import Aggregates, Found, Repository
 from shared.store import (
+    EPOCH,
     ConcurrencyConflict,
     Document,
     Loaded,
@@ -75,6 +77,10 @@ class SubscriptionSearch(Protocol):
         """The subscriptions named, by id (those that exist)."""
         ...
 
+    async def backfilling(self) -> list[str]:
+        """The ids of the active subscriptions whose backfill is not done."""
+        ...
+
     async def listed(self, owner_subject: str | None) -> list[Subscription]:
         """The owner's subscriptions (everyone's when ``owner_subject`` is None), not deleted,
         oldest first."""
@@ -111,6 +117,10 @@ class MongoSubscriptionSearch:
         query = {"_id": {"$in": list(subscription_ids)}}
         documents = await self.collection.find(query, {"state": 1}).to_list(None)
         return {d["_id"]: Subscription.model_validate(d["state"]) for d in documents}
+
+    async def backfilling(self) -> list[str]:
+        query = {"state.status": "active", "state.backfill.state": "running"}
+        return [d["_id"] for d in await self.collection.find(query, {"_id": 1}).to_list(None)]
 
     async def listed(self, owner_subject: str | None) -> list[Subscription]:
         query: Document = {"state.status": {"$ne": "deleted"}}
@@ -245,6 +255,14 @@ class Deliveries:
 
         return await retry_on_conflict(apply)
 
+    async def take_over(self, delivery_id: str) -> Delivery:
+        """The backfill reached a delivery recorded live meanwhile: it is the backfill's now,
+        due at once (``backfilled``); returns it as it stands."""
+        applied = await self.repository.apply(delivery_id, backfilled)
+        if applied.saved is not None:
+            return applied.saved.state
+        return (await self.repository.require(delivery_id)).state
+
     async def replay(self, delivery_ids: Iterable[str]) -> int:
         """Make each delivery due now with a full set of retries (``replayed``), one guarded
         save each: an attempt in flight re-reads it before logging its outcome."""
@@ -327,7 +345,7 @@ class DeliveryLeases:
         await self.collection.update_many(
             {**chosen, **due(now)},
             {
-                "$set": {"state.lease_until": now + lease, "lease_token": token},
+                "$set": {"state.lease_until": now + lease, "lease_token": token, "held": False},
                 "$inc": {"version": 1},
             },
         )
@@ -335,3 +353,19 @@ class DeliveryLeases:
             {**chosen, "lease_token": token}, {"outbox": 0, "outbox_lease_until": 0}
         ).to_list(None)
         return [loaded_from(document) for document in documents]
+
+    async def hold(self, claimed: Collection[Found[Delivery]]) -> None:
+        """Claimed deliveries of a subscription that backfills, not sent: marked ``held``
+        (unless changed since the claim) and left under the claim's lease, for
+        ``release_held`` to make due when the backfill is done. One statement."""
+        if claimed:
+            pairs = [{"_id": found.id, "version": found.loaded.version} for found in claimed]
+            await self.collection.update_many({"$or": pairs}, {"$set": {"held": True}})
+
+    async def release_held(self, subscription_id: str) -> None:
+        """The subscription's held deliveries are due now (its backfill is done). A claim
+        clears ``held``, so a delivery claimed again meanwhile (in flight) keeps its lease."""
+        await self.collection.update_many(
+            {"state.subscription_id": subscription_id, "held": True},
+            {"$set": {"held": False, "state.lease_until": EPOCH}, "$inc": {"version": 1}},
+        )

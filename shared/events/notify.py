@@ -32,6 +32,10 @@ class SubscriptionCreated(SubscriptionFacts):
     target: str = Field(description="the webhook URL or the e-mail address")
     event_types: list[str] = Field(description="exact type names, prefixes ending in '.', or '*'")
     filters: dict[str, str] = Field(default_factory=dict)
+    backfill_since: datetime | None = Field(
+        default=None,
+        description="the subscription first receives the matching events published since then",
+    )
 
 
 @event_type("notify.subscription.paused.v1", NOTIFY_SUBSCRIPTION)

@@ -65,6 +65,8 @@ class Delivery(BaseModel):
     next_attempt_at: datetime
     lease_until: datetime = EPOCH
     created_at: datetime
+    backfilled: bool = False
+    """Recorded (or taken over) by its subscription's backfill: sent while it backfills."""
 
 
 def new_delivery(
@@ -88,6 +90,16 @@ def new_delivery(
         next_attempt_at=now,
         created_at=now,
     )
+
+
+def backfilled(delivery: Delivery, now: datetime) -> Decision[Delivery] | None:
+    """A delivery the backfill reached: one recorded live meanwhile (held back until then) is
+    taken over by the backfill and due now, whatever lease held it; None when it is already
+    the backfill's or done."""
+    if delivery.backfilled or delivery.status != "pending":
+        return None
+    taken = {"backfilled": True, "next_attempt_at": now, "lease_until": EPOCH}
+    return Decision.of(delivery.model_copy(update=taken))
 
 
 def after_attempt(

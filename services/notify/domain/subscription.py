@@ -59,6 +59,35 @@ class FailurePolicy(BaseModel):
     final_failures_in_row: int
 
 
+BackfillState = Literal["running", "done"]
+
+
+class Position(BaseModel):
+    """Where a backfill stands in one partition: the next offset to read (or, in ``ends``, the
+    first offset it does not read)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    topic: str
+    partition: int
+    offset: int
+
+
+class Backfill(BaseModel):
+    """A subscription's catch-up on the events published since ``since`` (services.notify.backfill):
+    ``ends`` are the topics' end offsets taken once the subscription was stored (None until the
+    reader first ran), ``positions`` the offsets reached, ``found`` the events that matched."""
+
+    model_config = ConfigDict(frozen=True)
+
+    since: datetime
+    state: BackfillState = "running"
+    ends: list[Position] | None = None
+    positions: list[Position] = []
+    found: int = 0
+    done_at: datetime | None = None
+
+
 class Subscription(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -74,6 +103,12 @@ class Subscription(BaseModel):
     created_at: datetime
     failing_since: datetime | None = None
     final_failures_in_row: int = 0
+    backfill: Backfill | None = None
+
+    @property
+    def backfilling(self) -> bool:
+        """While true, only its backfilled deliveries are sent, one at a time, in order."""
+        return self.backfill is not None and self.backfill.state != "done"
 
     def signing_secrets(self, now: datetime) -> list[str]:
         return [secret.value for secret in self.secrets if secret.valid_at(now)]
@@ -81,9 +116,13 @@ class Subscription(BaseModel):
     def selects(self, event_type: str, data: Mapping[str, Any]) -> bool:
         """Whether this subscription receives the event: active, asked for, and visible to
         its owner."""
+        return self.status == "active" and self.asks_for(event_type, data)
+
+    def asks_for(self, event_type: str, data: Mapping[str, Any]) -> bool:
+        """Whether the event is of a type asked for, passes the filters and is visible to the
+        owner (live recording and backfills apply this same rule)."""
         return (
-            self.status == "active"
-            and type_matches(self.event_types, event_type)
+            type_matches(self.event_types, event_type)
             and filters_match(self.filters, data)
             and may_see(self.owner_roles, event_type, data)
         )
@@ -93,7 +132,13 @@ class Subscription(BaseModel):
 
     def view(self, with_secret: bool = False) -> dict[str, Any]:
         """What an owner reads; the signing secret only right after it was made."""
-        view = self.model_dump(mode="json", exclude={"secrets"})
+        view = self.model_dump(mode="json", exclude={"secrets", "backfill"})
+        if self.backfill is not None:
+            view["backfill"] = {
+                **self.backfill.model_dump(mode="json", include={"since", "state", "found"}),
+                "done": self.backfill.state == "done",
+                "done_at": self.backfill.model_dump(mode="json")["done_at"],
+            }
         if with_secret and self.secrets:
             view["secret"] = self.secrets[0].value
         return view
@@ -121,8 +166,13 @@ def create(
     event_types: list[str],
     filters: dict[str, str],
     now: datetime,
+    since: datetime | None = None,
 ) -> Decision[Subscription]:
+    """A new subscription; with ``since`` (not after ``now``) it first receives the matching
+    events published since that instant (its backfill)."""
     check_target(channel, target)
+    if since is not None and since > now:
+        raise invalid(["since"], "a backfill starts at an instant in the past")
     if not event_types:
         raise invalid(["event_types"], "name at least one event type or prefix")
     try:
@@ -142,6 +192,7 @@ def create(
         filters=dict(filters),
         secrets=[Secret(value=new_secret())] if channel == "webhook" else [],
         created_at=now,
+        backfill=None if since is None else Backfill(since=since),
     )
     event = SubscriptionCreated(
         subscription_id=subscription_id,
@@ -152,6 +203,7 @@ def create(
         target=target,
         event_types=patterns,
         filters=subscription.filters,
+        backfill_since=since,
     )
     return _decided(subscription, event, with_secret=True)
 
@@ -253,3 +305,36 @@ def record_failure(
         final_failures_in_row=in_row,
     )
     return Decision.of(disabled, [event])
+
+
+def backfill_progressed(
+    sub: Subscription,
+    ends: list[Position],
+    positions: list[Position],
+    found: int,
+    now: datetime,
+    done: bool = False,
+) -> Decision[Subscription] | None:
+    """The backfill reached ``positions`` (its reader's offsets, never moved back: two readers
+    of one subscription read the same events in the same order), having found ``found``
+    matching events; ``done``: every partition reached its end. None: nothing to save."""
+    backfill = sub.backfill
+    if backfill is None or backfill.state == "done":
+        return None
+    reached = {(p.topic, p.partition): p.offset for p in backfill.positions}
+    for p in positions:
+        reached[(p.topic, p.partition)] = max(p.offset, reached.get((p.topic, p.partition), 0))
+    updated = backfill.model_copy(
+        update={
+            "ends": backfill.ends if backfill.ends is not None else ends,
+            "positions": [
+                Position(topic=t, partition=n, offset=o) for (t, n), o in sorted(reached.items())
+            ],
+            "found": max(found, backfill.found),
+            "state": "done" if done else "running",
+            "done_at": now if done else None,
+        }
+    )
+    if updated == backfill:
+        return None
+    return Decision.of(sub.model_copy(update={"backfill": updated}))

@@ -41,6 +41,9 @@ class MemorySubscriptionSearch:
     async def of_ids(self, subscription_ids: Collection[str]) -> dict[str, Subscription]:
         return {sub.id: sub for sub in self._all() if sub.id in subscription_ids}
 
+    async def backfilling(self) -> list[str]:
+        return [sub.id for sub in self._all() if sub.status == "active" and sub.backfilling]
+
     async def listed(self, owner_subject: str | None) -> list[Subscription]:
         kept = [
             sub
