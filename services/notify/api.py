@@ -30,6 +30,15 @@ class SubscriptionBody(BaseModel):
         max_length=20,
         description="top-level event fields: equal, or contained in a list field",
     )
+    since: AwareDatetime | None = Field(
+        default=None,
+        description="backfill: an ISO 8601 instant with its offset (2009-01-05T09:00:00Z or "
+        "2009-01-05T10:00:00+01:00; without one, 422), not in the future (422 invalid). The "
+        "subscription first receives, in order and once each, every matching event the topics "
+        "still hold that was published at or after it (the record's time on the topic), with "
+        "the ids and signatures of live deliveries, then the live ones. Absent: live only.",
+        examples=["2009-01-05T09:00:00Z"],
+    )
 
 
 class ReplayBody(BaseModel):
@@ -48,8 +57,11 @@ def subscriptions_router(
     @router.post("/subscriptions", status_code=status.HTTP_201_CREATED)
     async def create(body: SubscriptionBody, caller: Caller, key: Key = None) -> Answer:
         """Subscribe a webhook or an e-mail address to events; the answer holds the signing
-        secret (shown once; rotate it to get a new one)."""
-        request = NewSubscription(body.channel, body.target, body.event_types, body.filters)
+        secret (shown once; rotate it to get a new one). With ``since``, the past events first
+        (a backfill; ``backfill`` in the answer and in GET shows its progress)."""
+        request = NewSubscription(
+            body.channel, body.target, body.event_types, body.filters, body.since
+        )
         return await commands.create(caller, request, key)
 
     @router.get("/subscriptions")
@@ -59,6 +71,8 @@ def subscriptions_router(
 
     @router.get("/subscriptions/{subscription_id}")
     async def get(subscription_id: str, caller: Caller) -> Answer:
+        """The subscription; with a backfill, its progress: ``backfill: {since, state, found,
+        done, done_at}``."""
         return await commands.get(caller, subscription_id)
 
     def acting(command: Command, doc: str | None = None) -> Callable[..., Awaitable[Answer]]:

@@ -13,6 +13,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from services.notify.api import subscriptions_router
+from services.notify.backfill import Backfiller, KafkaEventLog
 from services.notify.dispatcher import Dispatcher
 from services.notify.handlers import SubscriptionCommands
 from services.notify.metrics import NotifyMetrics
@@ -41,6 +42,7 @@ from shared.events.notify import (
     SubscriptionResumed,
     SubscriptionSecretRotated,
 )
+from shared.kafka_access import KafkaAccess
 from shared.service import build_runtime, create_service_app
 from shared.store import AggregateStore
 from shared.topics import NOTIFY_DELIVERY, NOTIFY_SUBSCRIPTION
@@ -65,13 +67,14 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
     deliveries = Deliveries(delivery_store, clock)
     delivery_search = MongoDeliverySearch(delivery_store.collection)
 
+    leases = DeliveryLeases(delivery_store.collection)
     client = webhook_client(
         settings.notify_request_timeout_seconds, settings.notify_max_concurrent_deliveries
     )
     dispatcher = Dispatcher(
         settings,
         deliveries,
-        DeliveryLeases(delivery_store.collection),
+        leases,
         subscriptions,
         subscription_search,
         WebhookSender(client, targets),
@@ -85,6 +88,20 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
     recorder = DeliveryRecorder(
         CoalescedMatching(subscription_search), deliveries, dispatcher.wake, clock
     )
+    backfiller = Backfiller(
+        subscriptions,
+        subscription_search,
+        deliveries,
+        leases,
+        KafkaEventLog(
+            KafkaAccess.of(settings),
+            [runtime.topic_name(topic) for topic in CONSUMED_TOPICS],
+            f"{settings.client_id}-backfill",
+        ),
+        dispatcher.wake,
+        clock,
+        settings.notify_backfill_poll_seconds,
+    )
     commands = SubscriptionCommands(
         subscriptions,
         subscription_search,
@@ -93,6 +110,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
         targets,
         timedelta(seconds=settings.notify_secret_overlap_seconds),
         dispatcher.wake,
+        backfiller.wake,
     )
 
     async def create_indexes() -> None:
@@ -105,6 +123,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
 
     runtime.startup.append(create_indexes)
     runtime.background.append(dispatcher.run)
+    runtime.background.append(backfiller.run)
     runtime.every(settings.metrics_refresh_seconds, refresh_gauges, "notify gauges")
     runtime.consume(CONSUMED_TOPICS, EventHandlers(), fallback=recorder.on_any_event)
     runtime.declare_publications(

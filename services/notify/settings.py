@@ -58,6 +58,11 @@ class NotifySettings(ServiceSettings):
         "dispatcher about (recorded while it was down, a replica's retries); its own recorded "
         "deliveries and retries are sent when due without a search",
     )
+    notify_backfill_poll_seconds: float = Field(
+        default=10.0,
+        description="how often the store is searched for backfills to run or resume (one "
+        "created on this instance starts at once)",
+    )
     notify_secret_overlap_seconds: float = Field(
         default=86400.0, description="how long the previous secret stays valid after a rotation"
     )
