@@ -1,7 +1,9 @@
 """The CloudEvents 1.0 envelope in Kafka binary mode: attributes in ``ce_*`` headers, JSON body.
 
 Any Kafka client (kcat, an integrator's consumer) reads the event's id, type, source, time and
-subject from the headers, and the data from the value.
+subject from the headers, and the data from the value. An event may carry the CloudEvents
+distributed-tracing extension (``traceparent``, ``tracestate``: ``ce_traceparent``, ...): the
+trace it was produced in; events without it are read as well.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ class CloudEvent(BaseModel):
     subject: str | None = None
     datacontenttype: str = CONTENT_TYPE
     data: dict[str, Any]
+    traceparent: str | None = Field(default=None, max_length=200)
+    tracestate: str | None = Field(default=None, max_length=600)
 
     def kafka_headers(self) -> list[tuple[str, bytes]]:
         headers = [
@@ -43,8 +47,12 @@ class CloudEvent(BaseModel):
             ("ce_time", self.time.isoformat()),
             ("content-type", self.datacontenttype),
         ]
-        if self.subject is not None:
-            headers.append(("ce_subject", self.subject))
+        optional = {
+            "ce_subject": self.subject,
+            "ce_traceparent": self.traceparent,
+            "ce_tracestate": self.tracestate,
+        }
+        headers.extend((name, value) for name, value in optional.items() if value is not None)
         return [(name, value.encode()) for name, value in headers]
 
     def kafka_value(self) -> bytes:

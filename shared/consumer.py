@@ -8,6 +8,9 @@ guarded update), so a redelivered batch changes nothing twice. Three outcomes pe
   handler failing ``max_attempts`` times): send it to the dead-letter topic and go on;
 - the infrastructure is down (store or broker unreachable): raise, so the batch is not committed
   and comes again once the consumer seeks back.
+
+A record handled (or dead-lettered) is a CONSUMER span, child of the producer's span its event
+names (``traceparent``) and linked to it.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from shared.cloudevents import CloudEvent, EnvelopeError
 from shared.deadletter import DeadLetters
 from shared.events.base import EventData, UnknownEventType, parse_event_data
 from shared.logs import event_context
+from shared.tracing import consuming
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +146,22 @@ class EventConsumer:
         if handler is None:
             self._consumed.labels(self.name, event.type, "ignored").inc()
             return
-        with event_context(event.id, event.type):
+        carrier = {"traceparent": event.traceparent, "tracestate": event.tracestate}
+        with (
+            consuming(
+                f"{record.topic} process",
+                carrier,
+                {
+                    "messaging.system": "kafka",
+                    "messaging.operation.type": "process",
+                    "messaging.destination.name": record.topic,
+                    "messaging.consumer.group.name": self.name,
+                    "messaging.message.id": event.id,
+                    "cloudevents.event_type": event.type,
+                },
+            ),
+            event_context(event.id, event.type),
+        ):
             await self._apply(record, event, data, handler)
 
     async def _apply(

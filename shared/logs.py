@@ -1,4 +1,5 @@
-"""JSON logs, one object a line, that carry the id and type of the event being handled."""
+"""JSON logs, one object a line, that carry the id and type of the event being handled, and the
+trace and span ids (``trace_id``, ``span_id``) of the span current when the line was written."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import orjson
+
+from shared.tracing import current_ids
 
 _event_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("event_id", default=None)
 _event_type: contextvars.ContextVar[str | None] = contextvars.ContextVar("event_type", default=None)
@@ -43,6 +46,9 @@ class JsonFormatter(logging.Formatter):
         if event_id is not None:
             line["event_id"] = event_id
             line["event_type"] = _event_type.get()
+        ids = current_ids()
+        if ids is not None:
+            line["trace_id"], line["span_id"] = ids
         if record.exc_info:
             line["error"] = self.formatException(record.exc_info)
         return orjson.dumps(line).decode()

@@ -4,6 +4,9 @@ A relay claims documents with pending events under a lease, publishes their even
 (idempotent producer, acks=all), then pulls exactly those. A relay that dies in between leaves the
 lease to expire; the next claim republishes the same event ids (at least once), and consumers
 apply each id once.
+
+Each publish is a PRODUCER span, child of the context the event was decided in (kept in its
+entry); the event goes out with that span's ``traceparent``, so its consumers are its children.
 """
 
 from __future__ import annotations
@@ -16,11 +19,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from opentelemetry.trace import Span, SpanKind, use_span
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from pymongo.asynchronous.collection import AsyncCollection
 
 from shared.events.base import OutboxEntry
 from shared.store import EPOCH, Document
+from shared.tracing import context_of, propagation, tracer
 from shared.waiting import stop_if_cancelled, woken_or_timed_out
 
 log = logging.getLogger(__name__)
@@ -145,8 +150,13 @@ class OutboxRelay:
         batches = [[OutboxEntry.model_validate(e) for e in doc["outbox"]] for doc in claimed]
         # Every send is queued before any acknowledgement is awaited; one aggregate's events
         # share a key, hence a partition, and the idempotent producer keeps their order.
-        acks = [await self._publish(entry) for batch in batches for entry in batch]
-        await asyncio.gather(*acks)
+        spans = [_producing(entry) for batch in batches for entry in batch]
+        acks = [await self._publish(_traced(entry, span)) for entry, span in spans]
+        try:
+            await asyncio.gather(*acks)
+        finally:
+            for _, span in spans:
+                span.end()
         await self._release(collection, claimed)
         count = sum(len(batch) for batch in batches)
         self._metrics.published.labels(collection.name).inc(count)
@@ -196,3 +206,29 @@ class OutboxRelay:
             times = [doc["outbox"][0]["queued_at"] for doc in waiting if doc.get("outbox")]
             age = (datetime.now(UTC) - min(times)).total_seconds() if times else 0.0
             self._metrics.oldest_age.labels(collection.name).set(max(age, 0.0))
+
+
+def _producing(entry: OutboxEntry) -> tuple[OutboxEntry, Span]:
+    """The PRODUCER span of one publish (ended once the broker acknowledged it)."""
+    parent = context_of({"traceparent": entry.traceparent, "tracestate": entry.tracestate})
+    span = tracer().start_span(
+        f"{entry.topic} publish",
+        context=parent,
+        kind=SpanKind.PRODUCER,
+        attributes={
+            "messaging.system": "kafka",
+            "messaging.operation.type": "publish",
+            "messaging.destination.name": entry.topic,
+            "messaging.message.id": entry.id,
+        },
+    )
+    return entry, span
+
+
+def _traced(entry: OutboxEntry, span: Span) -> OutboxEntry:
+    """The entry as published: in its producer span's context when that span is recorded, as
+    it was decided otherwise (tracing off, or a trace not sampled)."""
+    if not span.is_recording():
+        return entry
+    with use_span(span):
+        return entry.model_copy(update=propagation())

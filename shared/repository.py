@@ -42,6 +42,7 @@ from shared.store import (
     Processed,
     retry_on_conflict,
 )
+from shared.tracing import trace_id_of
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -272,8 +273,13 @@ class Repository(Generic[ModelT]):
 
 
 def history_entry(entry: OutboxEntry) -> Document:
-    """How an aggregate's history keeps one of its events."""
-    return {"event_id": entry.id, "type": entry.type, "time": entry.time, "data": entry.data}
+    """How an aggregate's history keeps one of its events (with the id of the trace it was
+    decided in, when it was traced)."""
+    kept: Document = {"event_id": entry.id, "type": entry.type, "time": entry.time}
+    trace_id = trace_id_of(entry.traceparent)
+    if trace_id is not None:
+        kept["trace_id"] = trace_id
+    return {**kept, "data": entry.data}
 
 
 def _processed(idempotency: str | None, answer: Answer) -> Processed | None:

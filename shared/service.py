@@ -16,11 +16,12 @@ from datetime import timedelta
 from typing import Any
 
 from aiokafka.errors import KafkaError
-from fastapi import APIRouter, Depends, FastAPI, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.specification import AsyncAPI
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry
+from prometheus_client.exposition import choose_encoder
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ConnectionFailure
@@ -36,8 +37,9 @@ from shared.logs import configure_logging
 from shared.outbox import OutboxRelay, RelayMetrics
 from shared.settings import ServiceSettings
 from shared.store import Document, create_mongo_client
-from shared.store_metrics import StoreCommandMetrics
+from shared.store_metrics import StoreCommandMetrics, StoreSpans
 from shared.topics import Topic
+from shared.tracing import TracedRequests, Tracing, setup_tracing
 from shared.waiting import stop_if_cancelled
 
 log = logging.getLogger(__name__)
@@ -91,6 +93,7 @@ class Runtime:
     background: list[Background] = field(default_factory=list)
     startup: list[Background] = field(default_factory=list)
     readiness: Readiness = field(default_factory=lambda: Readiness("store", "broker"))
+    tracing: Tracing = field(default_factory=Tracing)
 
     def outbox_relay(self, collection_names: Sequence[str]) -> OutboxRelay:
         """The relay over the collections whose documents carry an outbox (one per service)."""
@@ -168,8 +171,10 @@ class Runtime:
 
         The store is pinged and the startup steps (indexes, reference data) run, while the
         broker is asked, at the same time; the consumers start only once the startup steps
-        ran (today's order), then the relay and the background jobs. Returns their tasks.
+        ran (today's order), then the relay and the background jobs. Returns their tasks,
+        which trace with the service's tracer.
         """
+        self.tracing.use()
         await asyncio.gather(self._prepare_store(), self._reach_broker())
         await self._retry("broker", "starting the consumers", self._start_broker)
         tasks = [asyncio.create_task(job()) for job in self.background]
@@ -287,10 +292,12 @@ async def _tasks_of(starter: asyncio.Task[list[asyncio.Task[None]]]) -> list[asy
 def build_runtime(settings: ServiceSettings) -> Runtime:
     configure_logging(settings.service, settings.log_level)
     registry = CollectorRegistry()
+    tracing = setup_tracing(settings.service, settings.otlp_endpoint, settings.trace_sampling)
+    store_spans = [StoreSpans()] if tracing.on else []
     mongo = create_mongo_client(
         settings.mongo_url.get_secret_value(),
         settings.client_id,
-        listeners=[StoreCommandMetrics(settings.service, registry)],
+        listeners=[StoreCommandMetrics(settings.service, registry), *store_spans],
     )
     return Runtime(
         settings=settings,
@@ -301,6 +308,7 @@ def build_runtime(settings: ServiceSettings) -> Runtime:
         clock=clock_from_settings(
             settings.clock_start, settings.clock_speed, settings.clock_anchor
         ),
+        tracing=tracing,
     )
 
 
@@ -330,10 +338,13 @@ def create_service_app(
             await asyncio.gather(*tasks, return_exceptions=True)
             await runtime.broker.stop()
             await runtime.mongo.close()
+            await asyncio.to_thread(runtime.tracing.shutdown)
 
     app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
     app.state.readiness = runtime.readiness
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    if runtime.tracing.on:
+        app.add_middleware(TracedRequests, tracing=runtime.tracing)
     install_problem_answers(app)
 
     async def started_enough() -> None:
@@ -354,8 +365,10 @@ def create_service_app(
         app.include_router(router, dependencies=[Depends(started_enough)])
 
     @app.get("/metrics", tags=["health"], summary="Prometheus metrics", include_in_schema=False)
-    async def metrics() -> Response:
-        return Response(generate_latest(runtime.registry), media_type=CONTENT_TYPE_LATEST)
+    async def metrics(request: Request) -> Response:
+        # OpenMetrics (with the histograms' exemplars) for a scraper that asks for it
+        encode, media_type = choose_encoder(request.headers.get("accept", ""))
+        return Response(encode(runtime.registry), media_type=media_type)
 
     asyncapi: dict[str, Any] = {}
 

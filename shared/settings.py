@@ -57,6 +57,20 @@ class ServiceSettings(BaseSettings):
         description="simulated clock: the real Unix time at which it reads clock_start",
     )
     log_level: str = "INFO"
+    otlp_endpoint: str = Field(
+        default="",
+        description="where spans are exported, OTLP/HTTP (protobuf): the collector's base URL, "
+        "e.g. http://127.0.0.1:4318 (spans are POSTed to <endpoint>/v1/traces); empty: tracing "
+        "is off (no exporter, a no-op tracer)",
+    )
+    trace_sampling: float = Field(
+        default=1.0,
+        ge=0.0,
+        le=1.0,
+        description="the share of traces kept, 0 to 1, decided where a trace starts and followed "
+        "by every service after (parent-based). 1.0 by default: the platform's volumes are small "
+        "and an operator asked about a dossier wants its trace, whichever it is",
+    )
 
     @property
     def database_name(self) -> str:

@@ -15,6 +15,10 @@ The driver's own housekeeping is left out: the connection handshake and authenti
 (``hello``, ``isMaster``, ``saslStart``, ...) and ``endSessions`` at close; server heartbeats never
 reach a command listener. ``ping`` is kept: the readiness probe asks the store, that is real load.
 
+``StoreSpans`` (another listener, given only when tracing is on) makes each command sent while a
+span is current a CLIENT span under it (``db.system`` mongodb, ``db.operation`` the command,
+``db.name``); commands sent outside any trace (the relay's scans, gauges) make none.
+
 ``store_totals`` reads those series back from a ``/metrics`` page (the bench sums them over the
 services to count statements per event).
 """
@@ -23,6 +27,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.parser import text_string_to_metric_families
 from pymongo.monitoring import (
@@ -31,6 +37,8 @@ from pymongo.monitoring import (
     CommandStartedEvent,
     CommandSucceededEvent,
 )
+
+from shared.tracing import exemplar, tracer
 
 COMMANDS = "poles_store_commands_total"
 DURATION = "poles_store_command_duration_seconds"
@@ -82,7 +90,39 @@ class StoreCommandMetrics(CommandListener):
         if command.lower() in NOT_ASKED:
             return
         self.commands.labels(self.service, command, outcome).inc()
-        self.duration.labels(self.service, command).observe(micros / 1_000_000)
+        self.duration.labels(self.service, command).observe(micros / 1_000_000, exemplar())
+
+
+class StoreSpans(CommandListener):
+    """Each command a traced piece of work sends is a CLIENT span (a PyMongo command listener:
+    the driver calls it in the task that sends the command, so the current span is its parent)."""
+
+    def __init__(self) -> None:
+        self._open: dict[tuple[int, object], Span] = {}
+
+    def started(self, event: CommandStartedEvent) -> None:
+        if event.command_name.lower() in NOT_ASKED or not trace.get_current_span().is_recording():
+            return
+        self._open[(event.request_id, event.connection_id)] = tracer().start_span(
+            event.command_name,
+            kind=SpanKind.CLIENT,
+            attributes={
+                "db.system": "mongodb",
+                "db.operation": event.command_name,
+                "db.name": event.database_name,
+            },
+        )
+
+    def succeeded(self, event: CommandSucceededEvent) -> None:
+        span = self._open.pop((event.request_id, event.connection_id), None)
+        if span is not None:
+            span.end()
+
+    def failed(self, event: CommandFailedEvent) -> None:
+        span = self._open.pop((event.request_id, event.connection_id), None)
+        if span is not None:
+            span.set_status(Status(StatusCode.ERROR, str(event.failure.get("errmsg", ""))))
+            span.end()
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,9 @@ The answer is published (and acknowledged) before the offset is committed. If th
 in between, the command comes again, finds its key already processed, and the same answer is
 sent again with the same event id (derived from the command id and the answer), so readers keep
 one.
+
+Each command is a CONSUMER span, continuing the trace its record's ``traceparent`` header names
+(if any): the events it decides carry that trace on.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from shared.kafka import raw_sender
 from shared.repository import source_of
 from shared.service import Runtime
 from shared.topics import CALLS_COMMAND
+from shared.tracing import consuming
 
 Answer = CommandAccepted | CommandRejected
 
@@ -57,6 +61,15 @@ class CommandTopic:
     topic_prefix: str = ""
 
     async def handle(self, record: Any) -> None:
+        headers = {name: value.decode(errors="replace") for name, value in record.headers or ()}
+        with consuming(
+            f"{record.topic} process",
+            headers,
+            {"messaging.system": "kafka", "messaging.destination.name": record.topic},
+        ):
+            await self._handle(record)
+
+    async def _handle(self, record: Any) -> None:
         try:
             body = orjson.loads(record.value or b"")
             command_id = body["command_id"]

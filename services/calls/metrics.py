@@ -22,6 +22,7 @@ from shared.events.calls import (
     DossierPreselected,
     DossierSelected,
 )
+from shared.tracing import exemplar
 
 DECISIONS: dict[type[EventData], str] = {
     DossierFoundEligible: "eligible",
@@ -61,7 +62,8 @@ class CallsMetrics:
         for event in events:
             decision = DECISIONS.get(type(event))
             if decision is not None:
-                self.decision_seconds.labels(decision).observe((now - submitted_at).total_seconds())
+                seconds = (now - submitted_at).total_seconds()
+                self.decision_seconds.labels(decision).observe(seconds, exemplar())
 
     async def refresh(self, queries: CallsQueries) -> None:
         counts = Tally((row["call_id"], row["status"]) for row in await queries.figures())

@@ -31,12 +31,19 @@ class HistoryEntry(BaseModel):
     event_id: str
     type: str
     time: datetime
+    trace_id: str | None = None
     data: dict[str, Any]
 
 
 def dossier_view(dossier: DossierState) -> dict[str, Any]:
-    """The dossier as readers see it; its history has a route of its own."""
-    return dossier.model_dump(mode="json", exclude={"history", "live_key"})
+    """The dossier as readers see it; its history has a route of its own. ``submission_trace_id``
+    names the trace of its submission (None if it was not traced): the trace viewer shows what
+    became of it in every service."""
+    view = dossier.model_dump(mode="json", exclude={"history", "live_key"})
+    view["submission_trace_id"] = next(
+        (entry.get("trace_id") for entry in dossier.history[:1]), None
+    )
+    return view
 
 
 class Statistics(BaseModel):

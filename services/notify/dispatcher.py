@@ -44,6 +44,7 @@ from shared.decision import Decision
 from shared.errors import NotFound
 from shared.repository import Found, Repository
 from shared.store import Document
+from shared.tracing import exemplar
 from shared.waiting import stop_if_cancelled, woken_or_timed_out
 
 log = logging.getLogger(__name__)
@@ -264,7 +265,7 @@ class Dispatcher:
             self._wake.set()  # the loop watches the clock for it from now on
         status = "retry" if done.status == "pending" else done.status
         self.metrics.notifications.labels(delivery.channel, status).inc()
-        self.metrics.latency.labels(delivery.channel).observe(latency)
+        self.metrics.latency.labels(delivery.channel).observe(latency, exemplar(delivery.event))
         if subscription is not None and subscription.status == "active":
             await self._record_health(subscription, sent.outcome, done.status == "failed")
 

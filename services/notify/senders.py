@@ -9,6 +9,9 @@ is a failed attempt with its status.
 A sender never raises for the receiver's sake: every problem becomes a ``Sent`` saying whether it
 is worth another try. Only our own bugs escape (the dispatcher logs them; the lease expires and
 the delivery comes again).
+
+Each send is a CLIENT span in the trace of the event it carries (its ``traceparent``); a webhook
+also tells its receiver that trace (a ``traceparent`` header).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import aiosmtplib
 import httpcore
 import httpx
 import orjson
+from opentelemetry.trace import SpanKind
 
 from services.notify.domain.backoff import Outcome, outcome_of_status, retry_after_seconds
 from services.notify.domain.delivery import Delivery
@@ -37,6 +41,7 @@ from services.notify.domain.mail import compose, render_html, render_text
 from services.notify.domain.webhook_signature import webhook_headers
 from services.notify.settings import NotifySettings
 from services.notify.targets import CheckedTarget, PrivateTarget, TargetPolicy, resolve_target
+from shared.tracing import continuing, propagation
 
 
 @dataclass(frozen=True)
@@ -132,6 +137,18 @@ class WebhookSender:
         await self._client.aclose()
 
     async def send(self, delivery: Delivery, secrets: list[str]) -> Sent:
+        with continuing(
+            "webhook POST",
+            delivery.event,
+            SpanKind.CLIENT,
+            {"http.request.method": "POST", "notify.delivery_id": delivery.id},
+        ) as span:
+            sent = await self._send(delivery, secrets)
+            if sent.status_code is not None:
+                span.set_attribute("http.response.status_code", sent.status_code)
+            return sent
+
+    async def _send(self, delivery: Delivery, secrets: list[str]) -> Sent:
         try:
             target = await resolve_target(delivery.target, self._policy)
         except PrivateTarget as error:
@@ -139,7 +156,7 @@ class WebhookSender:
         except OSError as error:
             return Sent(Outcome.RETRY, error=f"the host does not resolve: {_error(error)}")
         body = orjson.dumps(delivery.event)
-        headers = webhook_headers(secrets, delivery.id, int(time.time()), body)
+        headers = webhook_headers(secrets, delivery.id, int(time.time()), body) | propagation()
         try:
             with connecting_to(target):
                 response = await self._client.post(delivery.target, content=body, headers=headers)
@@ -235,6 +252,15 @@ class MailSender:
         return message
 
     async def send(self, delivery: Delivery) -> Sent:
+        with continuing(
+            "e-mail send",
+            delivery.event,
+            SpanKind.CLIENT,
+            {"messaging.system": "smtp", "notify.delivery_id": delivery.id},
+        ):
+            return await self._send(delivery)
+
+    async def _send(self, delivery: Delivery) -> Sent:
         message, sender = self.message(delivery), self._sender[1]
         try:
             try:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.cloudevents import CloudEvent, new_event_id
 from shared.topics import SERVICES, Topic
+from shared.tracing import propagation
 
 
 class UnknownEventType(LookupError):
@@ -70,7 +71,9 @@ class OutboxEntry(CloudEvent):
 def new_outbox_entry(
     data: EventData, *, source: str, key: str, time: datetime, subject: str | None = None
 ) -> OutboxEntry:
-    """Wrap event data for the outbox; the key keeps one aggregate's events in order."""
+    """Wrap event data for the outbox; the key keeps one aggregate's events in order. The entry
+    keeps the trace it was decided in (the current span's ``traceparent``, ``tracestate``), so
+    that it is published in that trace, after a relay's crash too."""
     return OutboxEntry(
         id=new_event_id(),
         type=data.type_name,
@@ -80,6 +83,7 @@ def new_outbox_entry(
         data=data.model_dump(mode="json"),
         topic=data.topic.name,
         key=key,
+        **propagation(),
     )
 
 
