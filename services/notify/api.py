@@ -33,7 +33,7 @@ class SubscriptionBody(BaseModel):
     since: AwareDatetime | None = Field(
         default=None,
         description="backfill: an ISO 8601 instant with its offset (2009-01-05T09:00:00Z or "
-        "2009-01-05T10:00:00+01:00; without one, 422), not in the future (422 invalid). The "
+        "2009-01-05T10:00:00+01:00; without one, 422), from 1970 to now (else 422 invalid). The "
         "subscription first receives, in order and once each, every matching event the topics "
         "still hold that was published at or after it (the record's time on the topic), with "
         "the ids and signatures of live deliveries, then the live ones. Absent: live only.",

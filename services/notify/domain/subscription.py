@@ -37,6 +37,7 @@ from shared.events.notify import (
     SubscriptionResumed,
     SubscriptionSecretRotated,
 )
+from shared.store import EPOCH
 
 Status = Literal["active", "paused", "disabled", "deleted"]
 EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
@@ -168,11 +169,11 @@ def create(
     now: datetime,
     since: datetime | None = None,
 ) -> Decision[Subscription]:
-    """A new subscription; with ``since`` (not after ``now``) it first receives the matching
-    events published since that instant (its backfill)."""
+    """A new subscription; with ``since`` (from 1970, Kafka's first timestamp, to ``now``) it
+    first receives the matching events published since that instant (its backfill)."""
     check_target(channel, target)
-    if since is not None and since > now:
-        raise invalid(["since"], "a backfill starts at an instant in the past")
+    if since is not None and not EPOCH <= since <= now:
+        raise invalid(["since"], "a backfill starts at an instant between 1970 and now")
     if not event_types:
         raise invalid(["event_types"], "name at least one event type or prefix")
     try:

@@ -8,7 +8,7 @@ import contextlib
 import itertools
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -78,11 +78,14 @@ def test_progress_keeps_the_first_ends_never_moves_back_and_says_when_done() -> 
     assert backfill_progressed(subscription(None), ends, [], 0, NOW) is None
 
 
-def test_a_backfill_starts_in_the_past_and_selects_as_live_recording_does() -> None:
+def test_a_backfill_starts_between_1970_and_now_and_selects_as_live_recording_does() -> None:
     from services.notify.domain.subscription import create
 
     with pytest.raises(Invalid):
         create("s", STATE, "email", "a@b.fr", ["*"], {}, NOW, NOW + timedelta(seconds=1))
+    ancient = datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=23)))  # no BSON date either
+    with pytest.raises(Invalid):
+        create("s", STATE, "email", "a@b.fr", ["*"], {}, NOW, ancient)
     paused = subscription().model_copy(update={"status": "paused"})
     data = preselected("PF", "minalogic").model_dump(mode="json")
     assert paused.asks_for("calls.dossier.preselected.v1", data)
