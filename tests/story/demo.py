@@ -24,6 +24,7 @@ from tests.story.schedule import END, START, run_story
 from tests.story.steps.notifications import unsubscribe_webhook
 from tests.story.timeline import SimulatedTimeline
 from tests.story.topics import read_topics
+from tests.story.traces import VIEWER, StepTraces
 from tests.support.sinks import Receivers
 
 PORTS = {"calls": 8001, "funding": 8002, "contracts": 8003, "notify": 8004}
@@ -70,10 +71,10 @@ def service_settings(speed: float, anchor: float, receivers: Receivers) -> dict[
     }
 
 
-async def bring_up(o: Options, receivers: Receivers) -> SimulatedTimeline:
+async def bring_up(o: Options, receivers: Receivers) -> tuple[SimulatedTimeline, StepTraces]:
     say("The demo RESETS the local platform's data: it deletes and recreates the topics and drops")
     say(f"the databases {', '.join(local.DATABASES)}, then replays 2008-2012.")
-    await asyncio.to_thread(local.start_infrastructure)
+    viewer = await asyncio.to_thread(local.start_infrastructure)
     await local.delete_topics()
     await asyncio.to_thread(local.create_topics)
     await asyncio.to_thread(local.drop_databases)
@@ -90,15 +91,20 @@ async def bring_up(o: Options, receivers: Receivers) -> SimulatedTimeline:
     load = f"load {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
     say(f"Simulated clock: {START:%d %B %Y} at Unix time {anchor:.0f}, x{speed:,.0f} ({load})")
     say(f"(2008-09-30 to 2012-08-01 in {minutes:.1f} min); every service reads this clock.")
-    return SimulatedTimeline(SimulatedClock(START, speed, anchor), speed)
+    traces = StepTraces(VIEWER if viewer else None)
+    return SimulatedTimeline(SimulatedClock(START, speed, anchor), speed), traces
 
 
-async def play(o: Options, receivers: Receivers) -> Figures:
-    timeline = await bring_up(o, receivers)
+async def play(o: Options, receivers: Receivers) -> tuple[Figures, StepTraces]:
+    timeline, traces = await bring_up(o, receivers)
     async with AsyncExitStack() as stack:
         clients = {
             name: await stack.enter_async_context(
-                httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30)
+                httpx.AsyncClient(
+                    base_url=f"http://127.0.0.1:{port}",
+                    timeout=30,
+                    event_hooks={"response": [traces.record]},
+                )
             )
             for name, port in PORTS.items()
         }
@@ -111,6 +117,7 @@ async def play(o: Options, receivers: Receivers) -> Figures:
             commands=Commands(local.kafka_as("poles-command-senders")),
             timeline=timeline,
             receivers=receivers,
+            traces=traces,
         )
         cast = Cast.of(Scale())
         started = time.monotonic()
@@ -125,14 +132,15 @@ async def play(o: Options, receivers: Receivers) -> Figures:
             + ", ".join(check_budget(figures, cast.scale.committed_share_at_least))
         )
         say(await unsubscribe_webhook(platform, cast))
-        return figures
+        return figures, traces
 
 
-def publish(figures: Figures) -> None:
-    text = render_text(figures)
+def publish(figures: Figures, traces: StepTraces) -> None:
+    """The report: the figures (the same every run), then each step's trace (new every run)."""
+    text = render_text(figures) + "\n\n" + "\n".join(traces.report()) + "\n"
     REPORT_DIR.mkdir(parents=True, exist_ok=True)
     (REPORT_DIR / "report.txt").write_text(text, encoding="utf-8")
-    (REPORT_DIR / "report.html").write_text(render_html(figures), encoding="utf-8")
+    (REPORT_DIR / "report.html").write_text(render_html(figures, traces), encoding="utf-8")
     say("\n" + text)
     say(f"The report, with charts: {REPORT_DIR / 'report.html'} (as text: report.txt beside it)")
 
@@ -141,14 +149,26 @@ async def main(o: Options) -> None:
     receivers = Receivers()
     await receivers.start()
     try:
-        figures = await play(o, receivers)
+        figures, traces = await play(o, receivers)
     except StoryError as error:
         await asyncio.to_thread(local.script, "services.sh", "stop")
         raise SystemExit(f"The story stopped: {error}") from error
     finally:
         await receivers.stop()
-    publish(figures)
+    publish(figures, traces)
     say("\nThe services now restart on the machine's clock (the story's clock would run on fast).")
     await asyncio.to_thread(local.restart_on_real_clock)
     await asyncio.to_thread(local.script, "where.sh")
+    say(where_traces(traces))
     say("The platform keeps running with the story's data; `make down` stops it.")
+
+
+def where_traces(traces: StepTraces) -> str:
+    """Where to look for the story's traces, with one to start from."""
+    if traces.viewer is None:
+        return "No traces: the trace viewer did not start (deploy/local/jaeger.sh start, its log)."
+    example = traces.example() or "none (no answer carried a traceresponse header)"
+    return (
+        f"Traces: {traces.viewer}/search (service calls, funding, contracts, notify); each step's "
+        f"trace is in the report; the first command's: {example}"
+    )

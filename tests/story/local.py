@@ -1,6 +1,6 @@
 """The local platform of ``make up`` (Kafka on 9092, FerretDB on 27017, the topics, the four
-services, Prometheus), started with deploy/local's scripts as ``make up`` does, but reset to empty
-and with the services on the story's simulated clock.
+services, Prometheus, the trace viewer), started with deploy/local's scripts as ``make up`` does,
+but reset to empty and with the services on the story's simulated clock.
 
 The reset deletes the platform's topics (their consumer groups' offsets go with them) and
 drops the services' databases, so that a second run gives the same figures.
@@ -45,12 +45,24 @@ def script(name: str, *args: str, env: dict[str, str] | None = None) -> None:
     run(str(ROOT / "deploy" / "local" / name), *args, env=env)
 
 
-def start_infrastructure() -> None:
-    """What ``make up`` starts but the services, which wait for the topics and the clock."""
+def start_infrastructure() -> bool:
+    """What ``make up`` starts but the services, which wait for the topics and the clock;
+    whether the trace viewer runs (the services then export their spans to it)."""
     script("services.sh", "stop")
     script("kafka.sh", "start")
     script("ferretdb.sh", "start")
     script("prometheus.sh", "start")
+    return start_viewer()
+
+
+def start_viewer() -> bool:
+    """The trace viewer (Jaeger), or False and a word of why: the story plays without it."""
+    try:
+        script("jaeger.sh", "start")
+    except subprocess.CalledProcessError:
+        print("The trace viewer did not start (see above): the story plays without traces.")
+        return False
+    return True
 
 
 async def delete_topics() -> None:

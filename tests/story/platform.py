@@ -17,6 +17,7 @@ from shared.auth import mint_token
 from shared.cloudevents import CloudEvent
 from shared.topics import CALLS_COMMAND, CALLS_COMMAND_RESULT
 from tests.story.timeline import Timeline
+from tests.story.traces import StepTraces
 from tests.support.kafka import read_topic
 from tests.support.sinks import Receivers
 
@@ -105,6 +106,9 @@ class Platform:
     timeline: Timeline
     receivers: Receivers
     concurrency: int = 8
+    traces: StepTraces = field(default_factory=StepTraces)
+    """Each step's trace, from the answers of HTTP clients made with ``traces.record`` as a
+    response hook (the demo's)."""
 
     async def each(self, items: Iterable[T], job: Callable[[T], Awaitable[R]]) -> list[R]:
         """Run ``job`` on every item, a few at once, results in the items' order."""

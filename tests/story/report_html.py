@@ -7,6 +7,7 @@ from html import escape
 
 from tests.story.figures import Figures, Line
 from tests.story.report_text import TOPICS_TITLE, budget_tables, m
+from tests.story.traces import StepTraces
 
 LABEL_WIDTH, BAR_WIDTH, ROW = 260, 420, 24
 PAID, COMMITTED, LEFT, BAR = "#1f6f8b", "#7fb3c8", "#e4e9ec", "#3b7d4f"
@@ -68,7 +69,19 @@ def _table(rows: list[tuple[str, str]]) -> str:
     return f"<table>{cells}</table>"
 
 
-def render_html(f: Figures) -> str:
+def _trace_links(traces: StepTraces) -> str:
+    """Each step, linked to its trace in the viewer."""
+    if traces.viewer is None:
+        return "<p>The trace viewer did not start: no links.</p>"
+    rows = []
+    for step in traces.steps:
+        url = traces.url(step.trace_id) if step.trace_id else None
+        link = f'<a href="{escape(url)}">{escape(url)}</a>' if url else escape(traces.link(step))
+        rows.append(f"<tr><th>{escape(step.label)}</th><td>{link}</td></tr>")
+    return f"<table>{''.join(rows)}</table>"
+
+
+def render_html(f: Figures, traces: StepTraces | None = None) -> str:
     budget_rows = [
         (line.line_id, f"{m(line.amount)} amount · {m(line.committed)} committed · "
          f"{m(line.paid)} paid · {m(line.left)} left (M€)")
@@ -100,6 +113,8 @@ def render_html(f: Figures) -> str:
         ("Notify's own counters", bars(sorted(f.notify_counts.items()))),
         (TOPICS_TITLE, bars([(t, e) for t, (e, _) in sorted(f.topics.items())])),
     ]
+    if traces is not None:
+        sections.append(("Each step's trace (its first command)", _trace_links(traces)))
     body = "".join(
         f"<section><h2>{escape(title)}</h2>{chart}</section>" for title, chart in sections
     )

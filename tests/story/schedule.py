@@ -213,10 +213,12 @@ async def _play(
             await progress.earlier_ended(step)
         late = (p.timeline.now() - step.at).days
         started = time.monotonic()
-        line = await _before(p, step.done_by, step.run(p, cast))
+        with p.traces.step() as traced:
+            line = await _before(p, step.done_by, step.run(p, cast))
+        traced.label = f"{step.at:%Y-%m-%d}  {line}"
         note = f", {late} days late" if late else ""
         await progress.end(step)
-        say(f"{step.at:%Y-%m-%d}  {line}  [{time.monotonic() - started:.1f} s{note}]")
+        say(f"{traced.label}  [{time.monotonic() - started:.1f} s{note}]")
 
 
 async def run_story(
@@ -225,7 +227,9 @@ async def run_story(
     """Play the prelude, then every step at its date; ``side_by_side`` runs the tracks at
     once (the simulated clock runs on by itself), else one step at a time in date order."""
     for prelude in PRELUDE:
-        say(f"{'before':<10}  {await prelude(p, cast)}")
+        with p.traces.step() as traced:
+            traced.label = f"{'before':<10}  {await prelude(p, cast)}"
+        say(traced.label)
     every = tracks(cast)
     progress = Progress([s for track in every for s in track])
     if side_by_side:
