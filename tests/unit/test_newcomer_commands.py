@@ -2,58 +2,29 @@
 
 The token command of README.md, deploy/RUNBOOK.md and the demo's last screen
 (deploy/local/where.sh) is run through bash exactly as printed, in a scratch directory holding
-an auth.env written by the very ``secret`` function of deploy/local/services.sh. No server runs.
+an auth.env written by the very ``secret`` function of deploy/local/services.sh. No server runs;
+tests/integration/test_newcomer_path.py runs every other printed command and address.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from shared.auth import read_token
 from tests.support.auth_env import read_auth_secret
-
-ROOT = Path(__file__).resolve().parents[2]
-SERVICES_SH = ROOT / "deploy" / "local" / "services.sh"
-WHERE_SH = ROOT / "deploy" / "local" / "where.sh"
-PRINTED_IN = [ROOT / "README.md", ROOT / "deploy" / "RUNBOOK.md", WHERE_SH]
-TOKEN_COMMAND = (
-    "source .local/secrets/auth.env && .venv/bin/python -m shared.auth mint --role operator"
+from tests.support.printed import (
+    ROOT,
+    TOKEN_COMMAND,
+    WHERE_SH,
+    run_printed,
+    scratch_checkout,
+    write_secret,
 )
 
-
-def write_secret(local: Path) -> None:
-    """Runs services.sh's own ``secret`` function (and nothing else of it) on ``local``."""
-    text = SERVICES_SH.read_text()
-    match = re.search(r"^secret\(\) \{\n.*?^\}\n", text, re.MULTILINE | re.DOTALL)
-    assert match, "no secret() function in deploy/local/services.sh"
-    script = f'set -euo pipefail\nLOCAL="$1"\nPYTHON="$2"\n{match.group(0)}secret\n'
-    subprocess.run(["bash", "-c", script, "secret", str(local), sys.executable], check=True)
-
-
-def scratch_checkout(tmp_path: Path) -> Path:
-    """A directory that looks like the checkout to the printed command: .venv, shared, .local."""
-    (tmp_path / ".venv").symlink_to(ROOT / ".venv")
-    (tmp_path / "shared").symlink_to(ROOT / "shared")
-    write_secret(tmp_path / ".local")
-    return tmp_path
-
-
-def run_printed(directory: Path, command: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("POLES_")}
-    return subprocess.run(
-        ["bash", "-c", command],
-        cwd=directory,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+PRINTED_IN = [ROOT / "README.md", ROOT / "deploy" / "RUNBOOK.md", WHERE_SH]
 
 
 @pytest.mark.parametrize("document", PRINTED_IN, ids=lambda path: path.name)
