@@ -32,7 +32,7 @@ from opentelemetry.instrumentation.propagators import (
 )
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from opentelemetry.trace import Link, Span, SpanKind, Tracer
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
@@ -68,15 +68,20 @@ class Tracing:
 
 def setup_tracing(service: str, endpoint: str, sampling: float) -> Tracing:
     """The service's tracing: off (no-op tracer) without an endpoint; otherwise spans sampled at
-    ``sampling`` (parent-based: a trace is kept or dropped whole) and exported in batches to
-    ``<endpoint>/v1/traces`` (OTLP/HTTP, protobuf)."""
+    ``sampling`` and exported to ``<endpoint>/v1/traces`` (OTLP/HTTP, protobuf)."""
     if not endpoint:
         return Tracing()
+    exporter = OTLPSpanExporter(endpoint=endpoint.rstrip("/") + TRACES_PATH)
+    return exporting(service, exporter, sampling)
+
+
+def exporting(service: str, exporter: SpanExporter, sampling: float = 1.0) -> Tracing:
+    """Tracing whose spans go to ``exporter`` in batches, sampled at ``sampling`` where a trace
+    starts (parent-based: a trace is kept or dropped whole, in every service)."""
     provider = TracerProvider(
         resource=Resource.create({SERVICE_NAME: service}),
         sampler=ParentBased(TraceIdRatioBased(sampling)),
     )
-    exporter = OTLPSpanExporter(endpoint=endpoint.rstrip("/") + TRACES_PATH)
     provider.add_span_processor(BatchSpanProcessor(exporter))
     set_global_response_propagator(TraceResponsePropagator())  # type: ignore[no-untyped-call]
     return Tracing(provider.get_tracer("poles"), provider)
