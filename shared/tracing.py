@@ -36,7 +36,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from opentelemetry.trace import Link, Span, SpanKind, Tracer
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 PROPAGATOR = TraceContextTextMapPropagator()
 TRACES_PATH = "/v1/traces"
@@ -163,13 +163,15 @@ def exemplar(carrier: Mapping[str, Any] | None = None) -> dict[str, str] | None:
 
 class TracedRequests:
     """Each HTTP request is a SERVER span (OpenTelemetry's ASGI middleware: a ``traceparent``
-    header continues the caller's trace; the answer carries ``traceresponse``), served with the
-    service's tracer current."""
+    header continues the caller's trace; the answer carries ``traceresponse``) named after its
+    route (``POST /dossiers/{dossier_id}/study``), served with the service's tracer current."""
 
     def __init__(self, app: ASGIApp, tracing: Tracing) -> None:
         self._tracing = tracing
         self._app = OpenTelemetryMiddleware(
-            app, tracer_provider=tracing.provider, exclude_spans=["receive", "send"]
+            _named_by_route(app),
+            tracer_provider=tracing.provider,
+            exclude_spans=["receive", "send"],
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -178,3 +180,20 @@ class TracedRequests:
             await self._app(scope, receive, send)
         finally:
             _tracer.reset(token)
+
+
+def _named_by_route(app: ASGIApp) -> ASGIApp:
+    """Names the current (server) span after the route that answered, once it is known."""
+
+    async def named(scope: Scope, receive: Receive, send: Send) -> None:
+        async def answer(message: Message) -> None:
+            path = getattr(scope.get("route"), "path", None)
+            if message["type"] == "http.response.start" and path:
+                span = trace.get_current_span()
+                span.update_name(f"{scope.get('method', '')} {path}")
+                span.set_attribute("http.route", path)
+            await send(message)
+
+        await app(scope, receive, answer)
+
+    return named

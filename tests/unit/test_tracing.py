@@ -161,16 +161,17 @@ async def test_every_http_answer_names_its_trace_in_traceresponse(
     tracing, memory = spans
     app = FastAPI()
 
-    @app.get("/x")
-    async def x() -> dict[str, str]:
+    @app.get("/x/{item}")
+    async def x(item: str) -> dict[str, str]:
         return {}
 
     app.add_middleware(TracedRequests, tracing=tracing)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
-        answer = await c.get("/x", headers={"traceparent": TRACEPARENT})
+        answer = await c.get("/x/1", headers={"traceparent": TRACEPARENT})
     (server,) = finished(tracing, memory)
     trace_id, span_id = ids(server)
     assert server.kind == SpanKind.SERVER
+    assert server.name == "GET /x/{item}"
     assert trace_id == TRACEPARENT.split("-")[1]  # the caller's trace goes on
     assert _ids_in(answer.headers["traceresponse"]) == (trace_id, span_id)
 
