@@ -24,6 +24,7 @@ from shared.decision import Answer, Decision
 from shared.errors import Conflict, invalid
 from shared.events.notify import Channel
 from shared.repository import Repository, command_id, derived_id
+from shared.tracing import trace_id_of
 
 IDS = uuid.UUID("7c1d62a4-3f0b-4c47-9a53-0d6d1b0c2f10")
 DELIVERIES_LISTED = 100
@@ -47,7 +48,11 @@ class NewSubscription:
 
 
 def delivery_view(delivery: Delivery) -> dict[str, Any]:
-    return delivery.model_dump(mode="json", exclude={"lease_until"})
+    """A delivery as its log shows it, with ``trace_id``: the trace of the event it carries (None
+    for an event that was not traced)."""
+    view = delivery.model_dump(mode="json", exclude={"lease_until"})
+    view["trace_id"] = trace_id_of(delivery.event.get("traceparent"))
+    return view
 
 
 @dataclass(frozen=True)

@@ -96,7 +96,7 @@ async def test_one_http_command_is_one_trace_through_calls_funding_notify_and_th
                 "event_types": ["calls.study.*"],
                 "filters": {"call_id": "PF-2008"},
             }
-            await ok(await notify.post("/subscriptions", json=subscription, headers=CDC), 201)
+            sub = await ok(await notify.post("/subscriptions", json=subscription, headers=CDC), 201)
             dossier_id = await _study_ready(calls, clock)
             study = {"cost_cents": 25_000_000, "cdc_share_cents": 20_000_000}
             answer = await calls.post(f"/dossiers/{dossier_id}/study", json=study, headers=CDC)
@@ -104,6 +104,9 @@ async def test_one_http_command_is_one_trace_through_calls_funding_notify_and_th
             trace_id = answer.headers["traceresponse"].split("-")[1]
             await eventually(lambda: _study_webhook(hook.requests), 40)
             read = await ok(await calls.get(f"/dossiers/{dossier_id}", headers=STATE))
+            log = await notify.get(f"/subscriptions/{sub['id']}/deliveries", headers=CDC)
+            assert log.status_code == 200, log.text
+            delivered: list[dict[str, Any]] = log.json()
         # the services stopped: their batch processors flushed every span to the receiver
         spans = otlp.trace(trace_id)
         webhook_headers = _study_webhook(hook.requests)
@@ -119,6 +122,8 @@ async def test_one_http_command_is_one_trace_through_calls_funding_notify_and_th
     _consumers_follow_their_producers(otlp, spans)
     assert any(s.service == "calls" and s.attributes.get("db.system") == "mongodb" for s in spans)
     assert any(line.get("trace_id") == trace_id for line in log_lines.lines), "no log line"
+    study_deliveries = [d for d in delivered if d["event_type"] == "calls.study.commissioned.v1"]
+    assert [d["trace_id"] for d in study_deliveries] == [trace_id]
     submission = otlp.trace(read["submission_trace_id"])
     assert any(s.service == "calls" and s.kind == "SERVER" for s in submission)
 
