@@ -12,16 +12,18 @@ help: ## list the commands
 setup: ## install what is missing (virtualenv, Kafka jars, FerretDB binary, kcat, prometheus)
 	@$(LOCAL)/setup.sh
 
-up: setup ## start Kafka (KAFKA_BROKERS=3: three brokers), the store, the services, Prometheus
+up: setup ## start Kafka (KAFKA_BROKERS=3: three brokers), the store, the services, Prometheus, Jaeger
 	@$(LOCAL)/kafka.sh start
 	@$(LOCAL)/ferretdb.sh start
+	@$(LOCAL)/jaeger.sh start || echo "jaeger: did not start; the services run without traces"
 	@$(PY) -m shared.topics create --bootstrap "$$($(LOCAL)/kafka.sh bootstrap)"
 	@$(LOCAL)/services.sh start
 	@$(LOCAL)/prometheus.sh start
 
-down: ## stop Prometheus, the services, the document store and Kafka
+down: ## stop Prometheus, the services, Jaeger, the document store and Kafka
 	@$(LOCAL)/prometheus.sh stop
 	@$(LOCAL)/services.sh stop
+	@$(LOCAL)/jaeger.sh stop
 	@$(LOCAL)/ferretdb.sh stop
 	@$(LOCAL)/kafka.sh stop
 
@@ -30,6 +32,7 @@ status: ## say what runs
 	@$(LOCAL)/ferretdb.sh status || true
 	@$(LOCAL)/services.sh status || true
 	@$(LOCAL)/prometheus.sh status || true
+	@$(LOCAL)/jaeger.sh status || true
 
 demo: setup ## start the platform, replay phase 2 (2008-2012) from outside, report, leave it running
 	@$(PY) -m tests.story

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Local Prometheus (Debian's `prometheus` package, installed by deploy/local/setup.sh) on
 # 127.0.0.1, scraping the four services with deploy/prometheus/prometheus.local.yml and
-# evaluating the alert rules of deploy/prometheus/rules/.
+# evaluating the alert rules of deploy/prometheus/rules/. Exemplars are kept
+# (--enable-feature=exemplar-storage; Prometheus asks the services for OpenMetrics, which carries
+# them): a latency bucket's exemplar names the trace_id of a request to open in Jaeger.
 #
 # Usage: deploy/local/prometheus.sh start|stop|status|wait
 #
@@ -52,6 +54,7 @@ cmd_start() {
         --config.file="$CONFIG" \
         --storage.tsdb.path="$DATA" \
         --storage.tsdb.retention.time=15d \
+        --enable-feature=exemplar-storage \
         --web.listen-address="$ADDR"
     cmd_wait
     say "ready on http://$ADDR/ (pid $(cat "$PIDFILE"), log $LOG)"

@@ -17,6 +17,8 @@
 # POLES_* setting (POLES_KAFKA_BOOTSTRAP, POLES_MONGO_URL, ...) is passed through to the services.
 # Without POLES_KAFKA_BOOTSTRAP, the services get every local broker's address
 # (`deploy/local/kafka.sh bootstrap`: one, or the three of KAFKA_BROKERS=3).
+# Without POLES_OTLP_ENDPOINT, they export their traces to the local trace viewer if it runs
+# (`deploy/local/jaeger.sh endpoint`), else to nothing.
 set -euo pipefail
 
 NAME=services
@@ -54,10 +56,20 @@ start_one() {
   [[ -n $bootstrap ]] || bootstrap="$("$ROOT/deploy/local/kafka.sh" bootstrap)"
   local store
   store="$(store_url "$name")" || return 1
-  POLES_MONGO_URL="$store" \
+  POLES_MONGO_URL="$store" POLES_OTLP_ENDPOINT="$(otlp_endpoint)" \
     POLES_KAFKA_BOOTSTRAP="$bootstrap" POLES_AUTH_SECRET="$POLES_AUTH_SECRET" POLES_HTTP_PORT="${PORTS[$name]}" \
     POLES_KAFKA_USERNAME="poles-$name" POLES_KAFKA_PASSWORD="${!password}" \
     launch "$RUN/$name.pid" "$LOGS/$name.log" "$PYTHON" -m "services.$name.app"
+}
+
+# Where the services export their spans: POLES_OTLP_ENDPOINT if set (empty: tracing off), else
+# the local trace viewer's OTLP/HTTP receiver when it runs (deploy/local/jaeger.sh), else none.
+otlp_endpoint() {
+  if [[ -v POLES_OTLP_ENDPOINT ]]; then
+    echo "$POLES_OTLP_ENDPOINT"
+  elif "$ROOT/deploy/local/jaeger.sh" status >/dev/null; then
+    "$ROOT/deploy/local/jaeger.sh" endpoint
+  fi
 }
 
 # The service's store URL: its own login on its own database (see the header).

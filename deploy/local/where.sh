@@ -11,6 +11,8 @@ Pôles 2.0 is running on 127.0.0.1:
              read a topic as the integrator: kcat -F .local/secrets/kcat-integrator.conf -C -t calls.dossier -e
   FerretDB   mongodb://127.0.0.1:27017   (one database per service: poles_calls, poles_funding, ...)
   Prometheus http://127.0.0.1:9090   (alerts: /classic/alerts; runbook: deploy/RUNBOOK.md)
+  Jaeger     http://127.0.0.1:16686  traces of every service (a trace: /trace/<trace id>, the
+             id in each HTTP answer's traceresponse header); OTLP/HTTP on 127.0.0.1:4318
   logs       .local/logs/
 A token for the API:  source .local/secrets/auth.env && .venv/bin/python -m shared.auth mint --role operator
 Stop everything with: make down

@@ -59,7 +59,7 @@ def start_viewer() -> bool:
     """The trace viewer (Jaeger), or False and a word of why: the story plays without it."""
     try:
         script("jaeger.sh", "start")
-    except subprocess.CalledProcessError:
+    except (subprocess.CalledProcessError, OSError):
         print("The trace viewer did not start (see above): the story plays without traces.")
         return False
     return True
