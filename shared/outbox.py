@@ -19,13 +19,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from opentelemetry.trace import Span, SpanKind, use_span
+from opentelemetry.trace import INVALID_SPAN, Span, SpanKind, use_span
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from pymongo.asynchronous.collection import AsyncCollection
 
 from shared.events.base import OutboxEntry
 from shared.store import EPOCH, Document
-from shared.tracing import context_of, propagation, tracer
+from shared.tracing import NO_TRACER, context_of, propagation, tracer
 from shared.waiting import stop_if_cancelled, woken_or_timed_out
 
 log = logging.getLogger(__name__)
@@ -209,7 +209,10 @@ class OutboxRelay:
 
 
 def _producing(entry: OutboxEntry) -> tuple[OutboxEntry, Span]:
-    """The PRODUCER span of one publish (ended once the broker acknowledged it)."""
+    """The PRODUCER span of one publish (ended once the broker acknowledged it); none, and
+    nothing read, when tracing is off."""
+    if tracer() is NO_TRACER:
+        return entry, INVALID_SPAN
     parent = context_of({"traceparent": entry.traceparent, "tracestate": entry.tracestate})
     span = tracer().start_span(
         f"{entry.topic} publish",
