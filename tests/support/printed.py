@@ -8,7 +8,8 @@ a command, a line of an indented block (four spaces), or an inline code span of 
 that starts with a program (``make``, ``curl``, ``kcat``, a script of the repository, ...),
 ``VAR=value`` assignments before it allowed. An address is an ``http://`` or ``mongodb://`` URL on
 127.0.0.1 or localhost, a bare ``127.0.0.1:<port>``, an inline ``GET|POST /route`` (a route of
-some service) or an inline ``/path`` alone (what every service serves: ``/docs``, ``/metrics``...).
+some service) or an inline ``/path`` in a paragraph that says "every service serves" (``/docs``,
+``/metrics``, ...: fetched on each of the four).
 """
 
 from __future__ import annotations
@@ -115,7 +116,13 @@ def commands_in_plain(text: str) -> list[str]:
 def addresses_in(text: str) -> list[str]:
     spans = [_one_line(span) for span in _SPAN.findall(text)]
     routes = [span for span in spans if _ROUTE.match(span) and span.split()[1].startswith("/")]
-    every_service = [span for span in spans if re.fullmatch(r"/[\w./-]+", span)]
+    every_service = [
+        _one_line(span)
+        for paragraph in re.split(r"\n\s*\n", text)
+        if "every service serves" in paragraph.lower()
+        for span in _SPAN.findall(paragraph)
+        if re.fullmatch(r"/[\w./-]+", span)
+    ]
     return _URL.findall(text) + _BARE.findall(text) + routes + every_service
 
 
@@ -132,7 +139,8 @@ def addresses_in_plain(text: str) -> list[str]:
 
 
 def inventory() -> tuple[list[Printed], list[Printed]]:
-    """Every printed command and every printed address, each once, with its first document."""
+    """Every printed command and every printed address (but those inside a command), each once,
+    with its first document."""
     commands: dict[str, Printed] = {}
     addresses: dict[str, Printed] = {}
     for where, (text, markdown) in documents().items():
@@ -140,7 +148,13 @@ def inventory() -> tuple[list[Printed], list[Printed]]:
             commands.setdefault(command, Printed(command, where))
         for address in addresses_in(text) if markdown else addresses_in_plain(text):
             addresses.setdefault(address.rstrip(".,;:"), Printed(address.rstrip(".,;:"), where))
-    return list(commands.values()), list(addresses.values())
+    # An address inside a printed command is checked by running the command.
+    alone = [
+        item
+        for item in addresses.values()
+        if not (_URL.fullmatch(item.text) and any(item.text in command for command in commands))
+    ]
+    return list(commands.values()), alone
 
 
 def write_secret(local: Path) -> None:
@@ -167,8 +181,13 @@ def scratch_checkout(directory: Path, secrets: Path | None = None) -> Path:
 
 def user_env(directory: Path, **env: str) -> dict[str, str]:
     """A user's environment in the scratch checkout ``directory``: none of the caller's POLES_*
-    settings, the checkout's own local dir, and ``env``."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith("POLES_")}
+    settings nor the test stack's ports (test-stack.sh exports them), the checkout's own local dir,
+    and ``env``."""
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("POLES_", "KAFKA_", "FERRETDB_", "PROMETHEUS_", "JAEGER_"))
+    }
     return {**base, "POLES_LOCAL_DIR": str(directory / ".local"), **env}
 
 
