@@ -63,7 +63,9 @@ async def test_a_replacement_is_a_new_version_of_the_same_dossier(isolation: Iso
     assert replacement.data["requested_total_cents"] == 475_000_000
     assert replacement.data["receipt_number"] == "PF-2008-0001"
     assert [entry["event_id"] for entry in history] == [e.id for e in events]
-    assert [set(entry) for entry in history] == [{"event_id", "type", "time", "data"}] * 2
+    kept = {"event_id", "type", "time", "trace_id", "data"}
+    assert [set(entry) for entry in history] == [kept] * 2
+    assert [entry["trace_id"] for entry in history] == [None, None]  # this test traces nothing
     assert [entry["data"] for entry in history] == [e.data for e in events]
 
 
