@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import orjson
@@ -13,15 +13,17 @@ import pytest
 from fastapi import FastAPI
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import SpanKind, format_span_id, format_trace_id
+from opentelemetry.trace import SpanKind, StatusCode, format_span_id, format_trace_id
 from prometheus_client import CollectorRegistry, Histogram
 from prometheus_client.openmetrics.exposition import generate_latest as openmetrics
+from pymongo.monitoring import CommandFailedEvent, CommandStartedEvent, CommandSucceededEvent
 
 from shared.cloudevents import CloudEvent
 from shared.events.base import EventData, OutboxEntry, event_type, new_outbox_entry
 from shared.logs import JsonFormatter
 from shared.outbox import _producing, _traced
 from shared.repository import history_entry
+from shared.store_metrics import StoreSpans
 from shared.topics import CALLS_DOSSIER
 from shared.tracing import (
     NO_TRACER,
@@ -202,3 +204,38 @@ def _ids_in(traceparent: str | None) -> tuple[str, str]:
     version, trace_id, span_id, _ = traceparent.split("-")
     assert version == "00"
     return trace_id, span_id
+
+
+def test_store_commands_are_client_spans_inside_a_trace_and_none_outside(
+    spans: tuple[Tracing, InMemorySpanExporter],
+) -> None:
+    tracing, memory = spans
+    listener = StoreSpans()
+    address = ("127.0.0.1", 27017)
+
+    def command(request_id: int, name: str, ok: bool = True) -> None:
+        listener.started(
+            CommandStartedEvent({name: "dossiers"}, "poles_calls", request_id, address, 1)
+        )
+        took = timedelta(milliseconds=1)
+        if ok:
+            listener.succeeded(CommandSucceededEvent(took, {"ok": 1}, name, request_id, address, 1))
+        else:
+            failure = {"ok": 0, "errmsg": "refused"}
+            listener.failed(CommandFailedEvent(took, failure, name, request_id, address, 1))
+
+    command(1, "find")  # outside any trace: the relay's scans, the gauges
+    with tracer().start_as_current_span("handle") as handling:
+        command(2, "update")
+        command(3, "hello")  # the driver's own handshake
+        command(4, "insert", ok=False)
+    stored = [span for span in finished(tracing, memory) if span.kind == SpanKind.CLIENT]
+    assert [span.name for span in stored] == ["update", "insert"]
+    for span in stored:
+        assert span.attributes is not None
+        assert span.attributes["db.system"] == "mongodb"
+        assert span.attributes["db.operation"] == span.name
+        assert span.parent is not None
+        assert span.parent.span_id == handling.get_span_context().span_id
+    assert stored[0].status.status_code == StatusCode.UNSET
+    assert stored[1].status.status_code == StatusCode.ERROR
