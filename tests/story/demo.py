@@ -114,7 +114,7 @@ async def play(o: Options, receivers: Receivers) -> tuple[Figures, StepTraces]:
             contracts=clients["contracts"],
             notify=clients["notify"],
             tokens=Tokens(local.auth_secret()),
-            commands=Commands(local.kafka_as("poles-command-senders")),
+            commands=Commands(local.kafka_as("poles-command-senders"), traces=traces),
             timeline=timeline,
             receivers=receivers,
             traces=traces,

@@ -54,6 +54,9 @@ class Commands:
 
     kafka: KafkaOptions
     topic_prefix: str = ""
+    traces: StepTraces | None = None
+    """Given, each command starts a trace of its own (its ``traceparent`` header), kept for the
+    step that sends it."""
 
     async def run(self, commands: list[tuple[Json, dict[str, str]]]) -> dict[str, Json]:
         """Send each (command, headers) and wait for every answer: {command_id: answer data}."""
@@ -61,6 +64,8 @@ class Commands:
         await producer.start()
         try:
             for command, headers in commands:
+                if self.traces is not None:
+                    headers = {**headers, "traceparent": self.traces.command_traceparent()}
                 await producer.send(
                     self.topic_prefix + CALLS_COMMAND.name,
                     orjson.dumps(command),

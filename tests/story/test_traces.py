@@ -84,3 +84,14 @@ async def test_the_report_links_each_step_or_says_the_viewer_did_not_start() -> 
     ]
     assert off.link(step) == "no trace viewer"
     assert "The trace viewer did not start" in render_html(made_up(), off)
+
+
+async def test_a_command_sent_by_kafka_starts_a_sampled_trace_kept_for_its_step() -> None:
+    traces = StepTraces()
+    with traces.step() as step:
+        await traces.record(answer("GET", OTHER))
+        header = traces.command_traceparent()
+        await traces.record(answer("POST", TRACE))  # a later command: the first one's is kept
+    assert sampled_trace_id(header) == step.trace_id
+    assert step.by_command
+    assert traces.command_traceparent() != header  # outside a step: a new trace, kept by none

@@ -6,11 +6,14 @@ The services answer every HTTP request with the W3C ``traceresponse`` header,
 (an httpx response hook), which keeps, for the step running in that task, the trace of its first
 command (a request that changes something), else of its first request. An answer without the
 header, or with a trace that was not sampled (so not exported), is counted and linked to nothing.
+A command sent on the ``calls.command`` topic starts its own trace: ``command_traceparent`` gives
+its Kafka header, which calls continues, and keeps that trace for the step.
 """
 
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -40,6 +43,11 @@ class StepTrace:
     by_command: bool = False
     answers: int = 0
     traced: int = 0
+
+    def keep(self, trace_id: str, command: bool) -> None:
+        """The first command's trace wins, else the first read's."""
+        if self.trace_id is None or (command and not self.by_command):
+            self.trace_id, self.by_command = trace_id, command
 
 
 _current: ContextVar[StepTrace | None] = ContextVar("story_step", default=None)
@@ -74,9 +82,17 @@ class StepTraces:
         if trace_id is None:
             return
         current.traced += 1
-        command = response.request.method not in READS
-        if current.trace_id is None or (command and not current.by_command):
-            current.trace_id, current.by_command = trace_id, command
+        current.keep(trace_id, command=response.request.method not in READS)
+
+    def command_traceparent(self) -> str:
+        """The ``traceparent`` header of a command sent by Kafka: a new sampled trace, which the
+        command topic continues (its span and what the command decides are in it), kept for the
+        step that sends it as its command's trace."""
+        trace_id = secrets.token_hex(16)
+        current = _current.get()
+        if current is not None:
+            current.keep(trace_id, command=True)
+        return f"00-{trace_id}-{secrets.token_hex(8)}-01"
 
     def url(self, trace_id: str) -> str | None:
         return None if self.viewer is None else f"{self.viewer}/trace/{trace_id}"
