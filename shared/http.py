@@ -1,17 +1,20 @@
-"""HTTP edges every service shares: a body size limit (413 before parsing), health routes, what
-a service still waits for while it starts, and the answer to a refused command (the kernel's
-``DomainError``)."""
+"""HTTP edges every service shares: a body size limit (413 before parsing), the requests' duration
+histogram, health routes, what a service still waits for while it starts, and the answer to a
+refused command (the kernel's ``DomainError``)."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Mapping
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
+from prometheus_client import CollectorRegistry, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.errors import DomainError, Unavailable, answer_of
+from shared.tracing import exemplar
 
 Check = Callable[[], Awaitable[bool]]
 
@@ -147,6 +150,37 @@ class BodySizeLimit:
             {"detail": f"the request body is larger than {self.max_bytes} bytes"}, status_code=413
         )
         await response(scope, receive, send)
+
+
+class RequestDurations:
+    """``poles_http_request_duration_seconds{method,route,status}``: how long each HTTP request
+    took to answer, by route template (``unmatched`` for a path no route serves), with the
+    request's trace id as exemplar when it is traced (inside ``TracedRequests``)."""
+
+    def __init__(self, app: ASGIApp, registry: CollectorRegistry) -> None:
+        self.app = app
+        self.duration = Histogram(
+            "poles_http_request_duration_seconds",
+            "Time from an HTTP request's arrival to the start of its answer, by route and status",
+            ["method", "route", "status"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+            registry=registry,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+
+        async def answer(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                route = getattr(scope.get("route"), "path", "unmatched")
+                labels = self.duration.labels(scope["method"], route, str(message["status"]))
+                labels.observe(time.perf_counter() - started, exemplar())
+            await send(message)
+
+        await self.app(scope, receive, answer)
 
 
 def health_router(checks: Mapping[str, Check], readiness: Readiness | None = None) -> APIRouter:

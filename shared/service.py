@@ -30,7 +30,13 @@ from shared.clock import Clock, clock_from_settings
 from shared.consumer import EventConsumer, EventHandlers, Handler, records_of
 from shared.deadletter import DeadLetters
 from shared.events.base import EventData
-from shared.http import BodySizeLimit, Readiness, health_router, install_problem_answers
+from shared.http import (
+    BodySizeLimit,
+    Readiness,
+    RequestDurations,
+    health_router,
+    install_problem_answers,
+)
 from shared.kafka import broker_answers, create_broker, outbox_publisher, raw_sender
 from shared.lag import ConsumerLag
 from shared.logs import configure_logging
@@ -343,6 +349,7 @@ def create_service_app(
     app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
     app.state.readiness = runtime.readiness
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestDurations, registry=runtime.registry)
     if runtime.tracing.on:
         app.add_middleware(TracedRequests, tracing=runtime.tracing)
     install_problem_answers(app)

@@ -20,6 +20,7 @@ from pymongo.monitoring import CommandFailedEvent, CommandStartedEvent, CommandS
 
 from shared.cloudevents import CloudEvent
 from shared.events.base import EventData, OutboxEntry, event_type, new_outbox_entry
+from shared.http import RequestDurations
 from shared.logs import JsonFormatter
 from shared.outbox import _producing, _traced
 from shared.repository import history_entry
@@ -157,7 +158,7 @@ def test_a_sampled_observation_carries_its_trace_id_as_an_exemplar(
     assert exemplar({"traceparent": unsampled}) is None
 
 
-async def test_every_http_answer_names_its_trace_in_traceresponse(
+async def test_every_http_answer_names_its_trace_in_traceresponse_and_its_duration_exemplar(
     spans: tuple[Tracing, InMemorySpanExporter],
 ) -> None:
     tracing, memory = spans
@@ -167,6 +168,8 @@ async def test_every_http_answer_names_its_trace_in_traceresponse(
     async def x(item: str) -> dict[str, str]:
         return {}
 
+    registry = CollectorRegistry()
+    app.add_middleware(RequestDurations, registry=registry)
     app.add_middleware(TracedRequests, tracing=tracing)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
         answer = await c.get("/x/1", headers={"traceparent": TRACEPARENT})
@@ -176,6 +179,9 @@ async def test_every_http_answer_names_its_trace_in_traceresponse(
     assert server.name == "GET /x/{item}"
     assert trace_id == TRACEPARENT.split("-")[1]  # the caller's trace goes on
     assert _ids_in(answer.headers["traceresponse"]) == (trace_id, span_id)
+    page = openmetrics(registry).decode()  # type: ignore[no-untyped-call]
+    buckets = [line for line in page.splitlines() if 'route="/x/{item}",status="200"' in line]
+    assert any(f'# {{trace_id="{trace_id}"}}' in line for line in buckets), page
 
 
 async def test_metrics_are_openmetrics_when_the_scraper_asks_and_classic_text_otherwise() -> None:
