@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -19,6 +20,8 @@ from prometheus_client.openmetrics.exposition import generate_latest as openmetr
 from pymongo.monitoring import CommandFailedEvent, CommandStartedEvent, CommandSucceededEvent
 
 from shared.cloudevents import CloudEvent
+from shared.consumer import EventConsumer, EventHandlers
+from shared.deadletter import DeadLetters
 from shared.events.base import EventData, OutboxEntry, event_type, new_outbox_entry
 from shared.http import RequestDurations
 from shared.logs import JsonFormatter
@@ -245,3 +248,45 @@ def test_store_commands_are_client_spans_inside_a_trace_and_none_outside(
         assert span.parent.span_id == handling.get_span_context().span_id
     assert stored[0].status.status_code == StatusCode.UNSET
     assert stored[1].status.status_code == StatusCode.ERROR
+
+
+async def test_an_events_handling_time_carries_the_trace_it_was_handled_in(
+    spans: tuple[Tracing, InMemorySpanExporter],
+) -> None:
+    tracing, memory = spans
+    registry = CollectorRegistry()
+
+    async def handler(event: CloudEvent, data: Probed) -> None:
+        pass
+
+    async def nowhere(*_: object) -> None:
+        raise AssertionError("nothing is dead-lettered")
+
+    handlers = EventHandlers().on(Probed, handler)
+    consumer = EventConsumer(
+        "funding", handlers, DeadLetters("funding", nowhere, registry), registry
+    )
+    event = CloudEvent(
+        id="e-1",
+        type=Probed.type_name,
+        source="/t",
+        time=_now(),
+        data={"probe_id": "p"},
+        traceparent=TRACEPARENT,
+    )
+    await consumer.handle_record(_Record(event.kafka_headers(), event.kafka_value()))
+    (span,) = finished(tracing, memory)
+    trace_id = ids(span)[0]
+    page = openmetrics(registry).decode()  # type: ignore[no-untyped-call]
+    handled = [line for line in page.splitlines() if "poles_event_handling_seconds_bucket" in line]
+    assert any(f'# {{trace_id="{trace_id}"}}' in line for line in handled), page
+
+
+@dataclass
+class _Record:
+    headers: list[tuple[str, bytes]]
+    value: bytes
+    topic: str = "calls.dossier"
+    partition: int = 0
+    offset: int = 0
+    key: bytes = b"k"
