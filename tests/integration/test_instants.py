@@ -43,6 +43,7 @@ async def test_the_receipt_the_event_and_the_reads_give_the_same_instant(
     assert submitted.type == "calls.dossier.submitted.v1"
     instant = receipt.json()["submitted_at"]
     assert submitted.data["submitted_at"] == instant
+    assert submitted.time == datetime.fromisoformat(instant)  # the event's own time attribute
     assert read.json()["submitted_at"] == instant
     assert [d["submitted_at"] for d in listed.json() if d["dossier_id"] == dossier_id] == [instant]
     assert receipt.json()["updated_at"] == read.json()["updated_at"]
