@@ -53,7 +53,11 @@ class Printed:
 
 
 def demo_lines() -> str:
-    """The literal text of every ``say(...)`` of the demo (f-strings' literal parts)."""
+    """The literal text of every ``say(...)`` of the demo (f-strings' literal parts), and where it
+    says the traces are, as it prints it."""
+    from tests.story.demo import where_traces
+    from tests.story.traces import StepTraces
+
     tree = ast.parse(DEMO.read_text())
     said = [
         node.value
@@ -62,7 +66,7 @@ def demo_lines() -> str:
         for node in ast.walk(call)
         if isinstance(node, ast.Constant) and isinstance(node.value, str)
     ]
-    return "\n".join(said)
+    return "\n".join([*said, where_traces(StepTraces())])
 
 
 def documents() -> dict[str, tuple[str, bool]]:
