@@ -34,9 +34,10 @@ class SubscriptionBody(BaseModel):
         default=None,
         description="backfill: an ISO 8601 instant with its offset (2009-01-05T09:00:00Z or "
         "2009-01-05T10:00:00+01:00; without one, 422), from 1970 to now (else 422 invalid). The "
-        "subscription first receives, in order and once each, every matching event the topics "
-        "still hold that was published at or after it (the record's time on the topic), with "
-        "the ids and signatures of live deliveries, then the live ones. Absent: live only.",
+        "subscription first receives, in order, every matching event the topics still hold "
+        "that was published at or after it (the record's time on the topic), each as one "
+        "delivery with the id and signature a live one has (a retry keeps its webhook-id), "
+        "then the live ones. Absent: live only.",
         examples=["2009-01-05T09:00:00Z"],
     )
 
@@ -71,8 +72,8 @@ def subscriptions_router(
 
     @router.get("/subscriptions/{subscription_id}")
     async def get(subscription_id: str, caller: Caller) -> Answer:
-        """The subscription; with a backfill, its progress: ``backfill: {since, state, found,
-        done, done_at}``."""
+        """The subscription; with a backfill, its progress: ``backfill: {since, state
+        ("running" or "done"), found (matching events so far), done, done_at}``."""
         return await commands.get(caller, subscription_id)
 
     def acting(command: Command, doc: str | None = None) -> Callable[..., Awaitable[Answer]]:
