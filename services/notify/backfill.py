@@ -3,7 +3,8 @@ event published since that instant, read from the topics, in order, before the l
 
 Reading. A one-off Kafka consumer without a group (``KafkaEventLog``: aiokafka, the service's
 own login from ``KafkaAccess``; notify's principal may read every topic it consumes, reading by
-assignment needs no group ACL) is assigned every partition of ``CONSUMED_TOPICS``. It starts at
+assignment needs no group ACL) is assigned every partition of ``CONSUMED_TOPICS`` (listed by an
+admin client's ``describe_topics``, as the lag gauge lists them). It starts at
 ``offsets_for_times(since)`` (the records' publication timestamps) and stops at the end offsets
 taken once the subscription was stored, so that an event published later is the live
 consumer's: it matches a subscription already in the store. An event below those ends may be
@@ -27,6 +28,11 @@ recorded again (same id) and is waited for, not sent again. Every instance runs 
 finds (``run``); two instances on one subscription read the same events in the same order and
 record the same deliveries: redundant, never doubled. A paused subscription's backfill stops and
 goes on once it is resumed.
+
+Stopping. Every loop here (the backfiller's, each backfill's over the records, the reader's
+fetches, the wait for a delivery) calls ``stop_if_cancelled`` once a turn: a callee that swallows
+the cancellation no longer keeps a loop, and so notify's shutdown, running. The reader is closed
+by ``aclosing``: its consumer stops when the backfill is cancelled, not when it is collected.
 """
 
 from __future__ import annotations
