@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
-from pymongo import AsyncMongoClient, InsertOne, UpdateOne
+from pymongo import AsyncMongoClient, IndexModel, InsertOne, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import (
     AutoReconnect,
@@ -169,6 +169,27 @@ def create_mongo_client(
         socketTimeoutMS=30000,
         retryWrites=False,
     )
+
+
+IndexKeys = str | Sequence[tuple[str, int]]
+"""An index's keys as ``create_index`` takes them: a field, or a list of (field, direction)."""
+
+
+async def ensure_indexes(
+    collection: AsyncCollection[Document], *indexes: IndexModel | IndexKeys
+) -> None:
+    """Creates the indexes ``collection`` lacks (by name), in one ``createIndexes``; when it has
+    them all, as at every start after the first, it only reads (``listIndexes``).
+
+    A ``createIndexes`` is a write: on a busy store it waits behind every write in flight (the
+    local store takes them one at a time), and in ``make chaos`` a restarted service's dozen index
+    creations outlasted its 20 s start attempt again and again, so it never became ready.
+    """
+    models = [index if isinstance(index, IndexModel) else IndexModel(index) for index in indexes]
+    present = await collection.index_information()
+    missing = [model for model in models if model.document["name"] not in present]
+    if missing:
+        await collection.create_indexes(missing)
 
 
 @dataclass(frozen=True)

@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING, IndexModel, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.calls.domain.call import CallState
 from services.calls.domain.dossier import DossierState
 from shared.clock import Clock
 from shared.repository import Aggregates, Repository
-from shared.store import Document, GroupCommit, Outcomes
+from shared.store import Document, GroupCommit, Outcomes, ensure_indexes
 
 SERVICE = "calls"
 CALLS = "calls"
@@ -42,12 +42,14 @@ def dossier_repository(dossiers: Aggregates, clock: Clock) -> Repository[Dossier
 
 
 async def create_indexes(db: AsyncDatabase[Document]) -> None:
-    await db[CALLS].create_index([("state.status", ASCENDING), ("state.deadline", ASCENDING)])
-    dossiers = db[DOSSIERS]
-    await dossiers.create_index("state.live_key", unique=True, name="one_live_dossier")
-    await dossiers.create_index([("state.call_id", ASCENDING), ("state.status", ASCENDING)])
-    await dossiers.create_index("state.pole_ids")
-    await dossiers.create_index("state.region_codes")
+    await ensure_indexes(db[CALLS], [("state.status", ASCENDING), ("state.deadline", ASCENDING)])
+    await ensure_indexes(
+        db[DOSSIERS],
+        IndexModel("state.live_key", unique=True, name="one_live_dossier"),
+        [("state.call_id", ASCENDING), ("state.status", ASCENDING)],
+        "state.pole_ids",
+        "state.region_codes",
+    )
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from shared.decision import Decision
 from shared.errors import NotFound
 from shared.reference.poles import all_poles
 from shared.repository import Aggregates, Repository
-from shared.store import ConcurrencyConflict, Document
+from shared.store import ConcurrencyConflict, Document, ensure_indexes
 
 SERVICE = "contracts"
 CONTRACTS = "contracts"
@@ -108,8 +108,7 @@ def state_filter(**values: str | None) -> Document:
 
 
 async def index(collection: AsyncCollection[Document], *fields: str) -> None:
-    for field in fields:
-        await collection.create_index(f"state.{field}")
+    await ensure_indexes(collection, *(f"state.{field}" for field in fields))
 
 
 class ContractQueries:

@@ -53,6 +53,7 @@ from shared.store import (
     Kept,
     Loaded,
     Processed,
+    ensure_indexes,
     nobody_told,
     retry_on_conflict,
 )
@@ -155,9 +156,12 @@ class JournalStore(Chained):
         return self.collection.name
 
     async def create_indexes(self) -> None:
-        await self.collection.create_index([("aggregate_id", 1), ("version", -1)])
-        await self.collection.create_index([("aggregate_id", 1), ("decision_id", 1)])
-        await self.collection.create_index("decision_id")
+        await ensure_indexes(
+            self.collection,
+            [("aggregate_id", 1), ("version", -1)],
+            [("aggregate_id", 1), ("decision_id", 1)],
+            "decision_id",
+        )
 
     async def load(self, aggregate_id: str) -> Loaded | None:
         """The newest version: from the last version this process saw, step forward by _id

@@ -46,7 +46,7 @@ from shared.events.funding import (
     PaymentRecorded,
 )
 from shared.repository import Aggregates, Repository
-from shared.store import AggregateStore, Document, EventsQueued
+from shared.store import AggregateStore, Document, EventsQueued, ensure_indexes
 from shared.topics import FUNDING_COMMITMENT, FUNDING_FINANCING, FUNDING_LEDGER
 
 SERVICE = "funding"
@@ -148,14 +148,18 @@ class FundingStore:
     async def create_indexes(self) -> None:
         await self.line_chain.create_indexes()
         await self.commitment_chain.create_indexes()
-        for field in ("state.line_id", "state.pole_id", "state.region_codes"):
-            await self.commitment_view.create_index(field)
-        await self.ledgers.collection.create_index("state.financer")
-        await self.ledgers.collection.create_index("state.contract_id")
+        await ensure_indexes(
+            self.commitment_view,
+            "state.line_id",
+            "state.pole_id",
+            "state.region_codes",
+            "state.members.identifier",
+        )
+        await ensure_indexes(self.ledgers.collection, "state.financer", "state.contract_id")
         await self.financing_chain.create_indexes()
-        for field in ("state.status", "state.financers", "state.project_key"):
-            await self.financing_view.create_index(field)
-        await self.commitment_view.create_index("state.members.identifier")
+        await ensure_indexes(
+            self.financing_view, "state.status", "state.financers", "state.project_key"
+        )
 
     async def all_lines(self, line_ids: Sequence[str]) -> list[LineState]:
         found = [await self.books.lines.get(line_id) for line_id in line_ids]

@@ -38,6 +38,7 @@ from shared.store import (
     ConcurrencyConflict,
     Document,
     Loaded,
+    ensure_indexes,
     loaded_from,
     retry_on_conflict,
 )
@@ -102,8 +103,9 @@ class MongoSubscriptionSearch:
         self.collection = collection
 
     async def create_indexes(self) -> None:
-        for field in ("state.event_types", "state.owner_subject", "state.status"):
-            await self.collection.create_index([(field, ASCENDING)])
+        await ensure_indexes(
+            self.collection, "state.event_types", "state.owner_subject", "state.status"
+        )
 
     async def matching(self, event_types: Collection[str]) -> list[Subscription]:
         patterns = sorted({p for event_type in event_types for p in patterns_matching(event_type)})
@@ -179,11 +181,10 @@ class MongoDeliverySearch:
         self.collection = collection
 
     async def create_indexes(self) -> None:
-        await self.collection.create_index(
-            [("state.status", ASCENDING), ("state.next_attempt_at", ASCENDING)]
-        )
-        await self.collection.create_index(
-            [("state.subscription_id", ASCENDING), ("state.created_at", ASCENDING)]
+        await ensure_indexes(
+            self.collection,
+            [("state.status", ASCENDING), ("state.next_attempt_at", ASCENDING)],
+            [("state.subscription_id", ASCENDING), ("state.created_at", ASCENDING)],
         )
 
     async def of_subscription(self, subscription_id: str, limit: int) -> list[Delivery]:
