@@ -14,8 +14,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import AwareDatetime
 
 from services.calls import commands
+from services.calls.asof import CallAsOf, evolve_call, evolve_dossier
 from services.calls.domain import inputs
 from services.calls.domain.access import READ_ALL, ensure_readable
 from services.calls.domain.call import CallState
@@ -23,8 +25,10 @@ from services.calls.domain.dossier import DossierState, Status
 from services.calls.handlers import CommandHandlers
 from services.calls.store import DossierFilter
 from services.calls.views import DossierSummary, HistoryEntry, Statistics, dossier_view, statistics
+from shared.asof import Change, TopicLog, history, require_state_at
 from shared.auth import Principal
 from shared.errors import Forbidden
+from shared.topics import CALLS_CALL, CALLS_DOSSIER
 
 IdempotencyKey = Annotated[
     str | None,
@@ -121,8 +125,17 @@ def commands_router(
     return router
 
 
+At = Annotated[
+    AwareDatetime | None,
+    Query(
+        description="an instant with its offset (2009-06-01T00:00:00+02:00): the record as it "
+        "stood then, rebuilt from its events on the topic (404 if it did not exist yet)"
+    ),
+]
+
+
 def queries_router(
-    handlers: CommandHandlers, authenticate: Callable[[Request], Principal]
+    handlers: CommandHandlers, authenticate: Callable[[Request], Principal], log: TopicLog
 ) -> APIRouter:
     router = APIRouter(tags=["queries"], responses=ERRORS)
     Caller = Annotated[Principal, Depends(authenticate)]
@@ -140,9 +153,21 @@ def queries_router(
     async def list_calls(_: Caller) -> Any:
         return [call.model_dump(mode="json") for call in await queries.all_calls()]
 
-    @router.get("/calls/{call_id}", response_model=CallState)
-    async def get_call(call_id: str, _: Caller) -> Any:
-        return (await call_or_404(call_id)).model_dump(mode="json")
+    @router.get("/calls/{call_id}", response_model=CallState | CallAsOf)
+    async def get_call(call_id: str, _: Caller, at: At = None) -> Any:
+        """The call now, or with ``at`` as it stood then: only the fields its events carry
+        (no documents, eligibility rules nor opened_by)."""
+        call = await call_or_404(call_id)
+        if at is None:
+            return call.model_dump(mode="json")
+        events = await log.events(CALLS_CALL, call_id)
+        return require_state_at(events, evolve_call, at, f"call {call_id}").model_dump(mode="json")
+
+    @router.get("/calls/{call_id}/changes", response_model=list[Change])
+    async def get_call_changes(call_id: str, _: Caller, at: At = None) -> Any:
+        """Every event of the call (up to ``at``), read from its topic, once each, in order."""
+        await call_or_404(call_id)
+        return history(await log.events(CALLS_CALL, call_id), at)
 
     @router.get("/calls/{call_id}/dossiers", summary="A call's dossiers the caller may read")
     async def list_dossiers(
@@ -172,8 +197,23 @@ def queries_router(
         return await statistics(queries, call_id)
 
     @router.get("/dossiers/{dossier_id}", summary="One dossier, its current version and decisions")
-    async def get_dossier(dossier_id: str, caller: Caller) -> dict[str, Any]:
-        return dossier_view(await readable_dossier(caller, dossier_id))
+    async def get_dossier(dossier_id: str, caller: Caller, at: At = None) -> dict[str, Any]:
+        """The dossier now, or with ``at`` as it stood then, rebuilt from its events: only the
+        fields they carry (``services.calls.asof.DossierAsOf``: no content beyond its figures,
+        no submitted_by, no screening, evaluation, decision or funding records)."""
+        dossier = await readable_dossier(caller, dossier_id)
+        if at is None:
+            return dossier_view(dossier)
+        events = await log.events(CALLS_DOSSIER, dossier_id)
+        found = require_state_at(events, evolve_dossier, at, f"dossier {dossier_id}")
+        return found.model_dump(mode="json")
+
+    @router.get("/dossiers/{dossier_id}/changes", response_model=list[Change])
+    async def get_dossier_changes(dossier_id: str, caller: Caller, at: At = None) -> Any:
+        """Every event of the dossier (up to ``at``), read from its topic, once each, in order,
+        with who made it (``/history`` is the copy the store keeps, readable at once)."""
+        await readable_dossier(caller, dossier_id)
+        return history(await log.events(CALLS_DOSSIER, dossier_id), at)
 
     @router.get("/dossiers/{dossier_id}/history", response_model=list[HistoryEntry])
     async def get_history(dossier_id: str, caller: Caller) -> Any:

@@ -25,6 +25,7 @@ from services.calls.store import (
     create_indexes,
     dossier_repository,
 )
+from shared.asof import TopicLog
 from shared.auth import authenticator
 from shared.clock import Clock
 from shared.events import calls as events
@@ -91,7 +92,10 @@ def create_app(settings: CallsSettings | None = None, clock: Clock | None = None
         runtime,
         title="Pôles 2.0 — calls",
         description="Calls for projects, from their opening to the selection of dossiers.",
-        routers=[commands_router(handlers, authenticate), queries_router(handlers, authenticate)],
+        routers=[
+            commands_router(handlers, authenticate),
+            queries_router(handlers, authenticate, TopicLog(settings)),
+        ],
     )
 
     async def invalid_request(request: Request, error: Exception) -> Response:

@@ -1,0 +1,154 @@
+"""As-of reads: an aggregate's events read back from its topic and folded up to an instant.
+
+The domain topics keep every record for ever (``shared.topics``), keyed by the aggregate's id, so
+the log alone says what an aggregate looked like at any instant and who changed it:
+
+- ``read_events`` reads the ONE partition the key's records are on: the producers (the outbox
+  relay, through FastStream's aiokafka producer) place a keyed record with aiokafka's default
+  partitioner, murmur2(key) % partitions, so reading that partition alone is complete, and it
+  costs a sixth of a scan of every partition. It reads from the beginning up to the end offset
+  taken when the read starts (records written meanwhile are left for the next read) and keeps,
+  in offset order, the CloudEvents whose subject is the key.
+- ``state_at`` folds the events whose CloudEvent ``time`` (the decision's instant, not the
+  Kafka timestamp) is at or before an instant: ``evolve(state, event) -> state``, from None.
+- ``history`` lists each event once: its time, type, id and who made it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import TypeVar
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.partitioner import DefaultPartitioner
+from pydantic import BaseModel
+
+from shared.cloudevents import CloudEvent, EnvelopeError
+from shared.errors import NotFound
+from shared.kafka_access import KafkaAccess
+from shared.settings import ServiceSettings
+from shared.topics import Topic
+from shared.tracing import trace_id_of
+
+log = logging.getLogger(__name__)
+
+StateT = TypeVar("StateT")
+Evolve = Callable[[StateT | None, CloudEvent], StateT]
+
+WHO_FIELDS = ("decided_by", "voter", "refused_by", "evaluated_by", "submitted_by", "opened_by")
+"""The data fields that name the principal who made a change, first found first."""
+
+
+class Change(BaseModel):
+    """One event of an aggregate's history, as auditors read it."""
+
+    time: datetime
+    type: str
+    event_id: str
+    who: str
+    """The principal the event names (``WHO_FIELDS``), else the service that published it."""
+    trace_id: str | None = None
+
+
+class TopicLog:
+    """A service's as-of reader of its own topics (with the settings' topic prefix and login)."""
+
+    def __init__(self, settings: ServiceSettings) -> None:
+        self._kafka = KafkaAccess.of(settings)
+        self._prefix = settings.topic_prefix
+        self._client_id = f"{settings.client_id}-asof"
+
+    async def events(self, topic: Topic, key: str) -> list[CloudEvent]:
+        return await read_events(
+            self._kafka, self._prefix + topic.name, key, client_id=self._client_id
+        )
+
+
+def partition_of(key: str, partitions: Sequence[int]) -> int:
+    """The partition aiokafka's default partitioner gives a record keyed ``key``."""
+    ordered = sorted(partitions)
+    return int(DefaultPartitioner()(key.encode(), ordered, ordered))
+
+
+async def read_events(
+    kafka: KafkaAccess, topic: str, key: str, *, client_id: str, seconds: float = 30.0
+) -> list[CloudEvent]:
+    """The events of aggregate ``key`` on ``topic``, in offset order (see the module's doc)."""
+    consumer = AIOKafkaConsumer(
+        **kafka.options(), client_id=client_id, group_id=None, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        async with asyncio.timeout(seconds):
+            await consumer.topics()  # fetches the cluster's metadata
+            partitions = consumer.partitions_for_topic(topic)
+            if not partitions:
+                raise LookupError(f"no topic {topic} on the broker")
+            tp = TopicPartition(topic, partition_of(key, list(partitions)))
+            consumer.assign([tp])
+            await consumer.seek_to_beginning(tp)
+            end = (await consumer.end_offsets([tp]))[tp]
+            events: list[CloudEvent] = []
+            while await consumer.position(tp) < end:
+                batch = await consumer.getmany(tp, timeout_ms=1000)
+                for record in batch.get(tp, []):
+                    if record.offset < end:
+                        events.extend(_event(topic, record.offset, record.headers, record.value))
+            return [event for event in events if event.subject == key]
+    finally:
+        await consumer.stop()
+
+
+def _event(
+    topic: str, offset: int, headers: Sequence[tuple[str, bytes]], value: bytes | None
+) -> list[CloudEvent]:
+    try:
+        return [CloudEvent.from_kafka(headers, value)]
+    except (EnvelopeError, ValueError):
+        log.warning("%s@%d is not a CloudEvent: left out of the as-of read", topic, offset)
+        return []
+
+
+def state_at(events: Sequence[CloudEvent], evolve: Evolve[StateT], at: datetime) -> StateT | None:
+    """The fold of the events whose time is at or before ``at`` (None: it did not exist yet)."""
+    state: StateT | None = None
+    for event in events:
+        if event.time <= at:
+            state = evolve(state, event)
+    return state
+
+
+def require_state_at(
+    events: Sequence[CloudEvent], evolve: Evolve[StateT], at: datetime, what: str
+) -> StateT:
+    """``state_at``, or 404 naming the instant when ``what`` did not exist yet then."""
+    state = state_at(events, evolve, at)
+    if state is None:
+        raise NotFound(f"{what} did not exist yet at {at.isoformat()}")
+    return state
+
+
+def who(event: CloudEvent) -> str:
+    for field in WHO_FIELDS:
+        value = event.data.get(field)
+        if isinstance(value, str) and value:
+            return value
+    return event.source
+
+
+def history(events: Sequence[CloudEvent], at: datetime | None = None) -> list[Change]:
+    """Each event (up to ``at`` if given) once, in offset order."""
+    return [
+        Change(
+            time=event.time,
+            type=event.type,
+            event_id=event.id,
+            who=who(event),
+            trace_id=trace_id_of(event.traceparent),
+        )
+        for event in events
+        if at is None or event.time <= at
+    ]
