@@ -19,10 +19,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from datetime import datetime
-from typing import TypeVar
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.partitioner import DefaultPartitioner
 from pydantic import BaseModel
 
@@ -77,17 +78,12 @@ async def read_events(
     kafka: KafkaAccess, topic: str, key: str, *, client_id: str, seconds: float = 30.0
 ) -> list[CloudEvent]:
     """The events of aggregate ``key`` on ``topic``, in offset order (see the module's doc)."""
-    consumer = AIOKafkaConsumer(
-        **kafka.options(), client_id=client_id, group_id=None, enable_auto_commit=False
-    )
-    await consumer.start()
-    try:
-        async with asyncio.timeout(seconds):
-            await consumer.topics()  # fetches the cluster's metadata
-            partitions = consumer.partitions_for_topic(topic)
-            if not partitions:
-                raise LookupError(f"no topic {topic} on the broker")
-            tp = TopicPartition(topic, partition_of(key, list(partitions)))
+    options = kafka.options() | {"client_id": client_id}
+    async with asyncio.timeout(seconds):
+        tp = TopicPartition(topic, partition_of(key, await _partitions(options, topic)))
+        consumer = AIOKafkaConsumer(**options, group_id=None, enable_auto_commit=False)
+        await consumer.start()
+        try:
             consumer.assign([tp])
             await consumer.seek_to_beginning(tp)
             end = (await consumer.end_offsets([tp]))[tp]
@@ -98,8 +94,20 @@ async def read_events(
                     if record.offset < end:
                         events.extend(_event(topic, record.offset, record.headers, record.value))
             return [event for event in events if event.subject == key]
+        finally:
+            await consumer.stop()
+
+
+async def _partitions(options: dict[str, Any], topic: str) -> list[int]:
+    admin = AIOKafkaAdminClient(**options)
+    await admin.start()
+    try:
+        (described,) = await admin.describe_topics([topic])
     finally:
-        await consumer.stop()
+        await admin.close()
+    if described["error_code"] != 0 or not described["partitions"]:
+        raise LookupError(f"no topic {topic} on the broker")
+    return [partition["partition"] for partition in described["partitions"]]
 
 
 def _event(
@@ -129,6 +137,15 @@ def require_state_at(
     if state is None:
         raise NotFound(f"{what} did not exist yet at {at.isoformat()}")
     return state
+
+
+def in_utc(values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` with its instants in UTC, as the store gives them back to the live views (an
+    event keeps the offset its author wrote)."""
+    return {
+        name: value.astimezone(UTC) if isinstance(value, datetime) else value
+        for name, value in values.items()
+    }
 
 
 def who(event: CloudEvent) -> str:

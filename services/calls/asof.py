@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from services.calls.domain.dossier import Status, StudyRecord, VoteRecord
 from services.calls.domain.inputs import StudyConclusions
+from shared.asof import in_utc
 from shared.cloudevents import CloudEvent
 from shared.events import calls as events
 from shared.events.base import parse_event_data
@@ -52,7 +53,7 @@ class DossierAsOf(BaseModel):
 def evolve_call(call: CallAsOf | None, event: CloudEvent) -> CallAsOf:
     data = parse_event_data(event)
     if isinstance(data, events.CallOpened):
-        return CallAsOf.model_validate(data.model_dump())
+        return CallAsOf.model_validate(in_utc(data.model_dump()))
     assert call is not None, f"{event.type} before the call was opened"
     if isinstance(data, events.CallClosed):
         return call.model_copy(update={"status": "closed", "closed_at": data.closed_at})
