@@ -61,6 +61,11 @@ def delivery_target(delivery: Delivery) -> str:
     return target_of(delivery.subscription_id, delivery.channel, delivery.target)
 
 
+def state_target(state: Document) -> str:
+    """The target of a stored delivery's state (the ``TARGET_FIELDS`` a search reads)."""
+    return target_of(state.get("subscription_id"), state["channel"], state["target"])
+
+
 @dataclass
 class Dispatcher:
     settings: InitVar[NotifySettings]
@@ -87,8 +92,6 @@ class Dispatcher:
     _in_flight: set[asyncio.Task[None]] = field(init=False, default_factory=set)
     _busy: Counter[str] = field(init=False, default_factory=Counter)
     """Deliveries in flight per target."""
-    _left_by_search: set[str] = field(init=False, default_factory=set)
-    """Targets whose due deliveries a search left for later (they had enough in flight)."""
 
     def __post_init__(self, settings: NotifySettings) -> None:
         self._slots = settings.notify_max_concurrent_deliveries
@@ -181,9 +184,6 @@ class Dispatcher:
             self._busy[target] -= 1
             if self._busy[target] <= 0:
                 del self._busy[target]
-            if target in self._left_by_search:
-                self._left_by_search.discard(target)
-                self._scan_now = True
             self._wake.set()  # a slot, and room for this target, are free
 
         task.add_done_callback(done)
@@ -224,17 +224,21 @@ class Dispatcher:
         elif scan:
 
             def wanted(state: Document) -> bool:
-                target = target_of(state.get("subscription_id"), state["channel"], state["target"])
+                target = state_target(state)
                 if not self._has_room(target, taken):
-                    self._left_by_search.add(target)
                     return False
                 taken[target] += 1
                 return True
 
-            found, next_search = await self.leases.claim_due(
+            found, left, next_search = await self.leases.claim_due(
                 now, self._lease, free - len(claimed), wanted
             )
             claimed += found
+            # Due ones the search left (no room yet) are claimed by id once there is: searching
+            # again each time a slot frees read every pending delivery per delivery sent.
+            self._told.update(
+                (delivery_id, state_target(state)) for delivery_id, state in left.items()
+            )
             if next_search is not None:
                 search_in = min(search_in, max((next_search - now).total_seconds(), 0.0))
         return [self.deliveries.claimed(loaded) for loaded in claimed], search_in

@@ -304,12 +304,14 @@ class DeliveryLeases:
 
     async def claim_due(
         self, now: datetime, lease: timedelta, limit: int, wanted: Wanted = lambda _: True
-    ) -> tuple[list[Loaded], datetime | None]:
+    ) -> tuple[list[Loaded], dict[str, Document], datetime | None]:
         """Take up to ``limit`` due deliveries for ``lease``, found by a search (a scan on
         FerretDB): retries that came due, and deliveries nobody told the dispatcher about;
-        ``wanted`` leaves some for later (their target has enough in flight). Also says when a
-        search may find more: ``now`` if due ones were left over, else when the first pending
-        one comes due or its lease (a dead dispatcher's, perhaps) runs out."""
+        ``wanted`` leaves some for later (their target has enough in flight). Also gives the due
+        ones it left (id: the ``TARGET_FIELDS`` of their state), for the caller to claim by id
+        when it has room rather than search again (a search reads every pending delivery), and
+        when a search may find more: when the first pending one not due yet comes due or its
+        lease (a dead dispatcher's, perhaps) runs out."""
         shown = {f"state.{f}": 1 for f in ("next_attempt_at", "lease_until", *TARGET_FIELDS)}
         pending = await self.collection.find({"state.status": "pending"}, shown).to_list(None)
         ready = sorted(
@@ -318,17 +320,15 @@ class DeliveryLeases:
             if (at := claimable_at(doc["state"])) <= now
         )
         chosen: list[str] = []
+        left: dict[str, Document] = {}
         for _, delivery_id, state in ready:
-            if len(chosen) >= limit:
-                break
-            if wanted(state):
+            if len(chosen) < limit and wanted(state):
                 chosen.append(delivery_id)
+            else:
+                left[delivery_id] = state
         claimed = await self.claim(chosen, now, lease)
         later = [at for doc in pending if (at := claimable_at(doc["state"])) > now]
-        next_search = (
-            now if len(chosen) >= limit and len(ready) > limit else min(later, default=None)
-        )
-        return claimed, next_search
+        return claimed, left, min(later, default=None)
 
     async def claim(self, ids: Iterable[str], now: datetime, lease: timedelta) -> list[Loaded]:
         """Take those of ``ids`` that are due for ``lease``; another dispatcher (a replica)

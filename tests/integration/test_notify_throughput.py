@@ -67,12 +67,12 @@ async def test_two_dispatchers_claiming_the_same_batch_never_share_a_delivery(
         first, second = await asyncio.gather(
             one.claim(ids, now, lease), other.claim(ids, now, lease)
         )
-        again, _ = await one.claim_due(now, lease, 50)
+        again, _, _ = await one.claim_due(now, lease, 50)
 
         assert {c.id for c in first}.isdisjoint(c.id for c in second)
         assert sorted(c.id for c in [*first, *second]) == sorted(ids)
         assert again == []  # leased: nobody takes them again until the lease runs out
-        expired, _ = await other.claim_due(now + 2 * lease, lease, 50)
+        expired, _, _ = await other.claim_due(now + 2 * lease, lease, 50)
         assert sorted(c.id for c in expired) == sorted(ids)
         assert {c.version for c in expired} == {3}  # each claim bumped the version
     finally:
