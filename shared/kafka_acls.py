@@ -99,6 +99,8 @@ def acls(prefix: str = "", topics: tuple[Topic, ...] = ALL_TOPICS) -> list[Acl]:
     reader = principal(INTEGRATOR)
     for topic in integrator_topics(topics):
         wanted.add(Acl(reader, "topic", prefix + topic.name, "read"))
+        # As-of reads (shared.asof): a service reads its own events back from its topics.
+        wanted.add(Acl(principal(topic.owner), "topic", prefix + topic.name, "read"))
     wanted.add(Acl(reader, "group", f"{prefix}{reader}", "read", prefixed=True))
     return sorted(wanted)
 

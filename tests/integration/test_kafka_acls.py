@@ -54,7 +54,8 @@ async def secured(isolation: Isolation) -> AsyncIterator[str]:
 def readable_by(party: str) -> set[str]:
     if party == INTEGRATOR:
         return {topic.name for topic in integrator_topics()}
-    return {topic.name for topic in ALL_TOPICS if party in topic.consumers}
+    consumed = {topic.name for topic in ALL_TOPICS if party in topic.consumers}
+    return consumed | {t.name for t in integrator_topics() if t.owner == party}  # as-of reads
 
 
 async def write_outcomes(kafka: KafkaAccess, prefix: str) -> dict[str, str]:
