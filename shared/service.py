@@ -58,9 +58,11 @@ LAST_RETRY_SECONDS = 10.0
 a broker or store back after any absence is found within 10 s (plus one attempt)."""
 
 ATTEMPT_SECONDS = 20.0
-"""One try of a start step (a ping, a startup step, the broker's start) that has not ended by then
-failed: in `make chaos`, restarts after a broker kill stayed 'starting' for minutes, silently
-awaiting something that never answered."""
+"""One try to reach the broker or ping the store that has not ended by then failed: in `make chaos`,
+restarts after a broker kill stayed 'starting' for minutes, silently awaiting something that never
+answered. A startup step has no such bound: it may take longer on a busy store and still progress
+(cut off at 20 s and started again, a restarted funding's steps never ended while the store was
+busy after a kill), and each of its statements is bounded by the store's socket timeout (30 s)."""
 
 _UNREACHABLE = (ConnectionFailure, KafkaError, OSError, TimeoutError)
 """Failures that mean "not there yet" (logged in one line); any other is logged with its
@@ -193,7 +195,7 @@ class Runtime:
     async def _prepare_store(self) -> None:
         await self._retry("store", "the store to answer a ping", self._ping_store)
         for step in self.startup:
-            await self._retry("store", f"the startup step {_name_of(step)}", step)
+            await self._retry("store", f"the startup step {_name_of(step)}", step, bounded=False)
         self.readiness.done("store")
 
     async def _ping_store(self) -> None:
@@ -218,16 +220,22 @@ class Runtime:
             raise
         self.readiness.done("broker")
 
-    async def _retry(self, name: str, what: str, attempt: Callable[[], Awaitable[object]]) -> None:
+    async def _retry(
+        self,
+        name: str,
+        what: str,
+        attempt: Callable[[], Awaitable[object]],
+        bounded: bool = True,
+    ) -> None:
         """Run ``attempt`` until it succeeds, ``name`` among what the service waits for meanwhile,
-        sleeping a capped, doubling delay between tries; an attempt that does not end within
-        ``ATTEMPT_SECONDS`` failed (it is logged and tried again, never waited on for ever);
+        sleeping a capped, doubling delay between tries; a ``bounded`` attempt that does not end
+        within ``ATTEMPT_SECONDS`` failed (it is logged and tried again, never waited on for ever);
         cancellation ends it at once."""
         delay = FIRST_RETRY_SECONDS
         tries = 0
         while True:
             try:
-                async with asyncio.timeout(ATTEMPT_SECONDS):
+                async with asyncio.timeout(ATTEMPT_SECONDS if bounded else None):
                     await attempt()
                 if tries:
                     log.info(

@@ -124,9 +124,44 @@ async def test_a_start_step_that_never_answers_is_tried_again_not_waited_on_for_
         if tries < 3:
             await asyncio.Event().wait()
 
-    await asyncio.wait_for(runtime._retry("store", "a step that hangs", hangs_twice), 5)
+    await asyncio.wait_for(runtime._retry("store", "a ping that hangs", hangs_twice), 5)
     assert tries == 3
     assert runtime.readiness.waiting_for == ["store", "broker"]
+    await runtime.mongo.close()
+
+
+@IN_SESSION_LOOP
+async def test_a_startup_step_slower_than_an_attempt_runs_once_to_its_end(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On a busy store a startup step takes long but progresses: it is not cut off and started
+    again (its statements are bounded by the store's socket timeout)."""
+    from services.calls.settings import CallsSettings
+    from shared import service
+
+    runtime = service.build_runtime(
+        CallsSettings(
+            auth_secret="unused-secret-long-enough-for-hs256-signing",
+            kafka_bootstrap="127.0.0.1:1",
+            mongo_url="mongodb://127.0.0.1:1",
+        )
+    )
+    runs: list[str] = []
+
+    async def answers() -> None:
+        pass
+
+    async def slow_step() -> None:
+        runs.append("began")
+        await asyncio.sleep(0.3)
+        runs.append("ended")
+
+    monkeypatch.setattr(runtime, "_ping_store", answers)
+    monkeypatch.setattr(service, "ATTEMPT_SECONDS", 0.05)  # a ping's bound, shorter than the step
+    runtime.startup = [slow_step]
+    await asyncio.wait_for(runtime._prepare_store(), 5)
+    assert runs == ["began", "ended"]
+    assert "store" not in runtime.readiness.waiting_for
     await runtime.mongo.close()
 
 
