@@ -249,11 +249,13 @@ class FundingStore:
     async def movements(self, line_ids: Sequence[str]) -> list[Movement]:
         """What every event kept in the journals did to the money of the lines ``line_ids``:
         the lines' own events (loaded, commitments, transfers given), the transfers they
-        received, and their commitments' payments and de-commitments."""
+        received, the envelope's amendments, and their commitments' payments and
+        de-commitments."""
         ids = list(line_ids)
         received = {"events.data.to_line_id": {"$in": ids}}
+        amended = {"events.type": EnvelopeAmended.type_name}  # kept by the envelope's entries
         line_events = await self.line_chain.events_where(
-            {"$or": [{"aggregate_id": {"$in": ids}}, received]}
+            {"$or": [{"aggregate_id": {"$in": ids}}, received, amended]}
         )
         commitment_events = await self.commitment_chain.events_where(
             {"state.line_id": {"$in": ids}}

@@ -12,7 +12,9 @@ from services.funding.domain.commitment import (
     decommit,
     record_payment,
 )
+from services.funding.domain.envelope import amend, new_envelope
 from services.funding.domain.line import (
+    apply_amendment,
     apply_decommitment,
     decide_commitment,
     new_line,
@@ -21,8 +23,9 @@ from services.funding.domain.line import (
 )
 from services.funding.domain.money import Balance, balance_at, money_movements
 from services.funding.tests.support import M_EUR, NOW, envelope, terms, transfer
+from services.funding.tests.test_amendment import extension
 from shared.events.base import EventData
-from shared.events.funding import CommitmentDecommitted, CommitmentMade
+from shared.events.funding import CommitmentDecommitted, CommitmentMade, EnvelopeAmended
 
 
 def test_the_balance_rebuilt_from_events_equals_the_live_totals() -> None:
@@ -66,3 +69,29 @@ def test_the_balance_rebuilt_from_events_equals_the_live_totals() -> None:
     whole = balance_at(movements, [spec.id for spec in envelope().leaves], day3)
     assert whole.amount_cents == 1500 * M_EUR
     assert (whole.committed_cents, whole.paid_cents) == (20 * M_EUR, 7 * M_EUR)
+
+
+def test_an_envelope_amendment_sets_the_amounts_the_balance_shows_from_then_on() -> None:
+    lines = {spec.id: new_line(spec, envelope(), NOW)[0] for spec in envelope().leaves}
+    events: list[EventData] = [new_line(spec, envelope(), NOW)[1] for spec in envelope().leaves]
+    day1, day2, day3 = (NOW + timedelta(days=n) for n in (1, 2, 3))
+    platforms = "intervention.platforms"
+    change = decide_commitment(lines[platforms], terms(platforms, (2009, 20 * M_EUR)), day1)
+    lines[platforms], events = change.state, [*events, *change.events]
+    before = dict(lines)
+    [amended] = amend(new_envelope(envelope()), lines, extension(), day2).events
+    assert isinstance(amended, EnvelopeAmended)
+    lines = {line_id: apply_amendment(state, amended).state for line_id, state in lines.items()}
+    amended_lines = dict(lines)
+    moved = transfer(10 * M_EUR, "t", at=day3)
+    lines["intervention.rd"] = send_transfer(lines["intervention.rd"], moved).state
+    lines[platforms] = receive_transfer(lines[platforms], moved).state
+    movements = [m for event in [*events, amended, moved] for m in money_movements(event)]
+    for at, live in ((day1, before), (day2, amended_lines), (day3, lines)):
+        for line_id, state in live.items():
+            rebuilt = balance_at(movements, [line_id], at)
+            assert (rebuilt.amount_cents, rebuilt.committed_cents) == (
+                state.amount_cents,
+                state.committed_cents,
+            ), (line_id, at)
+    assert balance_at(movements, [platforms], day3).amount_cents == 150 * M_EUR
