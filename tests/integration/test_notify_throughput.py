@@ -9,6 +9,7 @@ import socket
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -126,6 +127,48 @@ async def test_a_slow_receiver_does_not_hold_up_a_fast_one(isolation: Isolation)
     assert all(
         later - earlier >= 1.4 for earlier, later in zip(arrivals, arrivals[2:], strict=False)
     )
+
+
+async def test_a_backlog_for_one_receiver_found_by_a_search_is_sent_without_searching_again(
+    isolation: Isolation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Deliveries nobody told the dispatcher about (recorded while it was down) are found by one
+    search; those it leaves because their receiver has enough in flight are then claimed by id as
+    slots free. Searching again for each (a scan of every pending delivery on FerretDB) made a
+    backlog quadratic and saturated the store in make chaos."""
+    searches = 0
+    search = DeliveryLeases.claim_due
+
+    async def counted(self: DeliveryLeases, *args: Any, **kwargs: Any) -> Any:
+        nonlocal searches
+        searches += 1
+        return await search(self, *args, **kwargs)
+
+    monkeypatch.setattr(DeliveryLeases, "claim_due", counted)
+    call = uuid.uuid4().hex
+    config = settings(
+        isolation, notify_max_concurrent_deliveries=4, notify_max_in_flight_per_target=2
+    ).model_copy(update={"notify_dispatch_poll_seconds": 60.0})
+    client = create_mongo_client(config.mongo_url.get_secret_value(), "notify-test")
+    async with webhook_receiver(delay=0.1) as receiver:
+        async with serve(create_app(config)) as api:
+            sub = await subscribe(api, receiver.url, call, "integrator")
+        now = datetime.now(UTC)
+        backlog = [
+            new_delivery(sub["id"], "webhook", receiver.url, event(), now, sub["id"], "integrator")
+            for _ in range(16)
+        ]
+        deliveries = Deliveries(
+            AggregateStore(client[config.database_name][DELIVERIES]), SystemClock()
+        )
+        await deliveries.record(backlog)
+        searches = 0
+        async with serve(create_app(config)):
+            await eventually(lambda: len(receiver.event_ids()) == len(backlog), seconds=30)
+    await client.close()
+
+    assert sorted(receiver.event_ids()) == sorted(d.event_id for d in backlog)
+    assert searches <= 2  # the start's search (and at most one more), not one per delivery
 
 
 async def test_e_mails_reuse_one_smtp_connection_and_reconnect_when_it_drops(
