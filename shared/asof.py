@@ -9,6 +9,8 @@ the log alone says what an aggregate looked like at any instant and who changed 
   costs a sixth of a scan of every partition. It reads from the beginning up to the end offset
   taken when the read starts (records written meanwhile are left for the next read) and keeps,
   in offset order, the CloudEvents whose subject is the key.
+- ``scan_events`` reads every partition of some topics, for a record whose events are under
+  several keys (a budget line), keeping the events a predicate chooses, by event time.
 - ``state_at`` folds the events whose CloudEvent ``time`` (the decision's instant, not the
   Kafka timestamp) is at or before an instant: ``evolve(state, event) -> state``, from None.
 - ``history`` lists each event once: its time, type, id and who made it.
@@ -20,12 +22,13 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.partitioner import DefaultPartitioner
-from pydantic import BaseModel
+from fastapi import Query
+from pydantic import AwareDatetime, BaseModel
 
 from shared.cloudevents import CloudEvent, EnvelopeError
 from shared.errors import NotFound
@@ -41,6 +44,16 @@ Evolve = Callable[[StateT | None, CloudEvent], StateT]
 
 WHO_FIELDS = ("decided_by", "voter", "refused_by", "evaluated_by", "submitted_by", "opened_by")
 """The data fields that name the principal who made a change, first found first."""
+
+
+At = Annotated[
+    AwareDatetime | None,
+    Query(
+        description="an instant with its offset (2009-06-01T00:00:00+02:00): the record as it "
+        "stood then, rebuilt from its events on the topics (404 if it did not exist yet)"
+    ),
+]
+"""The ``?at=`` of the as-of routes."""
 
 
 class Change(BaseModel):
@@ -67,6 +80,12 @@ class TopicLog:
             self._kafka, self._prefix + topic.name, key, client_id=self._client_id
         )
 
+    async def scan(
+        self, topics: Sequence[Topic], keep: Callable[[CloudEvent], bool]
+    ) -> list[CloudEvent]:
+        names = [self._prefix + topic.name for topic in topics]
+        return await scan_events(self._kafka, names, keep, client_id=self._client_id)
+
 
 def partition_of(key: str, partitions: Sequence[int]) -> int:
     """The partition aiokafka's default partitioner gives a record keyed ``key``."""
@@ -81,21 +100,58 @@ async def read_events(
     options = kafka.options() | {"client_id": client_id}
     async with asyncio.timeout(seconds):
         tp = TopicPartition(topic, partition_of(key, await _partitions(options, topic)))
-        consumer = AIOKafkaConsumer(**options, group_id=None, enable_auto_commit=False)
-        await consumer.start()
-        try:
-            consumer.assign([tp])
-            await consumer.seek_to_beginning(tp)
-            end = (await consumer.end_offsets([tp]))[tp]
-            events: list[CloudEvent] = []
-            while await consumer.position(tp) < end:
-                batch = await consumer.getmany(tp, timeout_ms=1000)
-                for record in batch.get(tp, []):
-                    if record.offset < end:
-                        events.extend(_event(topic, record.offset, record.headers, record.value))
-            return [event for event in events if event.subject == key]
-        finally:
-            await consumer.stop()
+        events = await _read_to_end(options, [tp])
+    return [event for event in events if event.subject == key]
+
+
+async def scan_events(
+    kafka: KafkaAccess,
+    topics: Sequence[str],
+    keep: Callable[[CloudEvent], bool],
+    *,
+    client_id: str,
+    seconds: float = 60.0,
+) -> list[CloudEvent]:
+    """The events of every partition of ``topics`` that ``keep`` keeps, by event time (each
+    partition's in offset order first), up to the end offsets taken at the start.
+
+    For a record whose events are under several keys (a budget line: its own, the envelope's
+    amendments, the transfers it receives, its commitments'); bounded by the topics' size, which
+    ``shared.topics`` states."""
+    options = kafka.options() | {"client_id": client_id}
+    async with asyncio.timeout(seconds):
+        tps = [
+            TopicPartition(topic, partition)
+            for topic in topics
+            for partition in await _partitions(options, topic)
+        ]
+        events = await _read_to_end(options, tps)
+    return sorted((event for event in events if keep(event)), key=lambda event: event.time)
+
+
+async def _read_to_end(options: dict[str, Any], tps: list[TopicPartition]) -> list[CloudEvent]:
+    """Each partition from its beginning to its end offset as the read starts, in offset order."""
+    consumer = AIOKafkaConsumer(**options, group_id=None, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        events: list[CloudEvent] = []
+        pending = [tp for tp in tps if ends[tp] > 0]
+        while pending:
+            batch = await consumer.getmany(*pending, timeout_ms=1000)
+            for tp, records in batch.items():
+                events.extend(
+                    event
+                    for record in records
+                    if record.offset < ends[tp]
+                    for event in _event(tp.topic, record.offset, record.headers, record.value)
+                )
+            pending = [tp for tp in pending if await consumer.position(tp) < ends[tp]]
+        return events
+    finally:
+        await consumer.stop()
 
 
 async def _partitions(options: dict[str, Any], topic: str) -> list[int]:

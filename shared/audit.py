@@ -36,6 +36,7 @@ class Kind:
 KINDS = {
     "call": Kind("http://127.0.0.1:8001", "/calls/{id}/changes"),
     "dossier": Kind("http://127.0.0.1:8001", "/dossiers/{id}/changes"),
+    "line": Kind("http://127.0.0.1:8002", "/lines/{id}/changes"),
 }
 
 

@@ -14,7 +14,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime
 
 from services.calls import commands
 from services.calls.asof import CallAsOf, evolve_call, evolve_dossier
@@ -25,7 +24,7 @@ from services.calls.domain.dossier import DossierState, Status
 from services.calls.handlers import CommandHandlers
 from services.calls.store import DossierFilter
 from services.calls.views import DossierSummary, HistoryEntry, Statistics, dossier_view, statistics
-from shared.asof import Change, TopicLog, history, require_state_at
+from shared.asof import At, Change, TopicLog, history, require_state_at
 from shared.auth import Principal
 from shared.errors import Forbidden
 from shared.topics import CALLS_CALL, CALLS_DOSSIER
@@ -123,15 +122,6 @@ def commands_router(
         return await run(caller, key, commands.DecideDossier(dossier_id=dossier_id, decision=body))
 
     return router
-
-
-At = Annotated[
-    AwareDatetime | None,
-    Query(
-        description="an instant with its offset (2009-06-01T00:00:00+02:00): the record as it "
-        "stood then, rebuilt from its events on the topic (404 if it did not exist yet)"
-    ),
-]
 
 
 def queries_router(

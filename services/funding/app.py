@@ -22,6 +22,7 @@ from services.funding.reactions import TOPICS, reactions
 from services.funding.settings import FundingSettings
 from services.funding.store import OUTBOX_COLLECTIONS, FundingStore
 from services.funding.views import BudgetViews
+from shared.asof import TopicLog
 from shared.auth import authenticator
 from shared.clock import Clock
 from shared.events.funding import (
@@ -137,7 +138,7 @@ def create_app(settings: FundingSettings | None = None, clock: Clock | None = No
         description=DESCRIPTION,
         routers=[
             command_router(budget, trials, envelope, runtime.clock, authenticate),
-            read_router(views, budget, store, runtime.clock, authenticate),
+            read_router(views, budget, store, runtime.clock, authenticate, TopicLog(settings)),
             financing_router(financings, views, authenticate),
         ],
     )

@@ -10,11 +10,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
+from services.funding.asof import LINE_TOPICS, touches
 from services.funding.domain.envelope import Envelope, EnvelopeState
 from services.funding.domain.line import LineState
 from services.funding.handlers.budget import Budget
 from services.funding.store import FundingStore
 from services.funding.views import BudgetViews, Dimension
+from shared.asof import At, Change, TopicLog, history
 from shared.auth import Principal, require_roles
 from shared.clock import Clock
 from shared.errors import NotFound, invalid
@@ -32,6 +34,7 @@ def read_router(
     store: FundingStore,
     clock: Clock,
     authenticate: Callable[..., Principal],
+    log: TopicLog,
 ) -> APIRouter:
     router = APIRouter(tags=["reads"])
     envelope_spec = views.envelope
@@ -88,6 +91,18 @@ def read_router(
         if at is not None and at.tzinfo is None:
             raise invalid(["at"], "the instant needs a timezone (e.g. 2010-01-01T00:00:00+01:00)")
         return found(await views.balance(line_id, at or clock.now()), f"line {line_id}")
+
+    @router.get(
+        "/lines/{line_id}/changes",
+        response_model=list[Change],
+        summary="Every event that moved the line's money (or its sub-lines') or named it, up to "
+        "at if given, read from the topics, by time",
+    )
+    async def line_changes(line_id: str, _: Reader, at: At = None) -> Any:
+        leaf_ids = envelope_spec.leaf_ids_under(line_id)
+        if not leaf_ids:
+            raise NotFound(f"no line {line_id}")
+        return history(await log.scan(LINE_TOPICS, touches({line_id, *leaf_ids})), at)
 
     @router.get("/consumption/{dimension}", summary="Consumption by line, sub-line, year, ...")
     async def consumption(dimension: Dimension, _: Reader) -> list[View]:
