@@ -23,6 +23,7 @@ from services.funding.settings import FundingSettings
 from services.notify.app import create_app as notify_app
 from services.notify.settings import NotifySettings
 from shared.clock import ManualClock
+from tests.story.as_of import dossier_as_of
 from tests.story.cast import Cast
 from tests.story.expectations import Expected, check_budget, settle
 from tests.story.figures import Figures, gather
@@ -138,6 +139,13 @@ async def test_a_short_story_keeps_the_invariants_of_phase_2(isolation: Isolatio
         assert p.receivers.mail.by_recipient() == told.wanted.mails  # one e-mail per recipient
         assert told.wanted.mails
         assert told.wanted.webhook_event_ids
+
+        # the demo's last lines: a pre-selected dossier as the log shows it on two dates
+        _, filed, studied, *changes = await dossier_as_of(p, cast)
+        assert "on 01 December 2008: submitted (version 1)" in filed, filed
+        assert "on 01 June 2009: submitted" not in studied, studied
+        assert "votes: cdc yes" in studied, studied
+        assert "calls.dossier.submitted.v1" in changes[0], changes
 
         board = await send(p.contracts, "GET", "/dashboards/signatures", state)
         assert board["totals"]["contracts"] == len(cast.contracts)

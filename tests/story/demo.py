@@ -13,6 +13,7 @@ import httpx
 
 from shared.clock import SimulatedClock
 from tests.story import local
+from tests.story.as_of import dossier_as_of
 from tests.story.cast import Cast
 from tests.story.expectations import check_budget, settle
 from tests.story.figures import Figures, gather
@@ -132,6 +133,7 @@ async def play(o: Options, receivers: Receivers) -> tuple[Figures, StepTraces]:
             + ", ".join(check_budget(figures, cast.scale.committed_share_at_least))
         )
         say(await unsubscribe_webhook(platform, cast))
+        say("\n".join(await dossier_as_of(platform, cast)))
         return figures, traces
 
 
