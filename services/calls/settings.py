@@ -11,5 +11,9 @@ class CallsSettings(ServiceSettings):
     service: str = "calls"
     http_port: int = 8001
     calls_close_check_seconds: float = Field(
-        default=1.0, gt=0, description="how often open calls are checked against their deadline"
+        default=10.0,
+        gt=0,
+        description="how often open calls are checked against their deadline (a submission after "
+        "it is refused whether or not the call is closed yet; the demo, on a fast clock, checks "
+        "every second)",
     )
