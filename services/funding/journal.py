@@ -79,6 +79,11 @@ class Chain(Aggregates, Protocol):
 
     async def applied(self, aggregate_id: str, decision_id: str) -> Applied | None: ...
 
+    async def learn_newest(self, aggregate_ids: Collection[str]) -> None:
+        """Find the newest version of each of these aggregates together, before loading them one
+        by one (a start loads every line: one search instead of one per line)."""
+        ...
+
     async def pending_events(self, entry_id: str) -> list[EventData]: ...
 
     async def done(self, entry_id: str) -> None: ...
@@ -205,6 +210,18 @@ class JournalStore(Chained):
         for document in await cursor.to_list(None):
             decisions.saw(int(document["version"]), document.get("decision_id"))
         return decisions
+
+    async def learn_newest(self, aggregate_ids: Collection[str]) -> None:
+        """The newest version of each aggregate this process has not seen yet, in one query (on
+        the local store each search by aggregate reads the whole journal); ``load`` then reads
+        each by ``_id``."""
+        unknown = [i for i in aggregate_ids if i not in self._known]
+        if not unknown:
+            return
+        query = {"aggregate_id": {"$in": unknown}}
+        async for entry in self.collection.find(query, {"_id": 0, "aggregate_id": 1, "version": 1}):
+            aggregate_id, version = entry["aggregate_id"], int(entry["version"])
+            self._known[aggregate_id] = max(self._known.get(aggregate_id, 0), version)
 
     def _saw(self, aggregate_id: str, version: int, decision_id: str | None) -> None:
         """Version ``version`` exists (read or inserted by this process), with its decision."""

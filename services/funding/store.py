@@ -162,6 +162,7 @@ class FundingStore:
         )
 
     async def all_lines(self, line_ids: Sequence[str]) -> list[LineState]:
+        await self.books.lines.chain.learn_newest(line_ids)
         found = [await self.books.lines.get(line_id) for line_id in line_ids]
         return [line for line in found if line is not None]
 

@@ -152,6 +152,7 @@ class Budget:
         changes = (
             [] if loaded is None else envelope_rules.base_changes(loaded.base, envelope.base())
         )
+        await self.lines.chain.learn_newest([spec.id for spec in envelope.leaves])
         for spec in envelope.leaves:  # also lines loaded before the envelope had its document
             line = await self.lines.get(spec.id)
             if line is not None and line.initial_amount_cents != spec.amount_cents:

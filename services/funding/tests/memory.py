@@ -42,6 +42,9 @@ class MemoryChain(Chained):
     def name(self) -> str:
         return self._name
 
+    async def learn_newest(self, aggregate_ids: Collection[str]) -> None:
+        """Nothing to learn: a load reads the newest version from memory."""
+
     async def load(self, aggregate_id: str) -> Loaded | None:
         versions = [e for e in self.entries.values() if e["aggregate_id"] == aggregate_id]
         if not versions:
