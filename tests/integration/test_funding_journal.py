@@ -9,40 +9,22 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.monitoring import (
-    CommandFailedEvent,
-    CommandListener,
-    CommandStartedEvent,
-    CommandSucceededEvent,
-)
 
 from services.funding.journal import JournalStore
+from tests.support.commands import CommandLog
 from tests.support.infra import MONGO, unique
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
 
-class Commands(CommandListener):
-    def __init__(self) -> None:
-        self.names: list[str] = []
-
-    def started(self, event: CommandStartedEvent) -> None:
-        self.names.append(event.command_name)
-        self.searches += "aggregate_id" in event.command.get("filter", {})
-
-    searches = 0
-    """Commands that look for entries by aggregate (a scan of the journal on the local store)."""
-
-    def succeeded(self, event: CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: CommandFailedEvent) -> None:
-        pass
+def searches(commands: CommandLog) -> int:
+    """Commands that looked for entries by aggregate (a scan of the journal on the local store)."""
+    return sum("aggregate_id" in body.get("filter", {}) for body in commands.bodies)
 
 
 @pytest.fixture
-async def journal_db() -> AsyncIterator[tuple[AsyncDatabase[dict[str, Any]], Commands]]:
-    commands = Commands()
+async def journal_db() -> AsyncIterator[tuple[AsyncDatabase[dict[str, Any]], CommandLog]]:
+    commands = CommandLog()
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(MONGO, event_listeners=[commands])
     database = client.get_database(unique("t_journal_"))
     yield database, commands
@@ -51,7 +33,7 @@ async def journal_db() -> AsyncIterator[tuple[AsyncDatabase[dict[str, Any]], Com
 
 
 async def test_a_start_learns_every_lines_newest_version_in_one_query_then_reads_by_id(
-    journal_db: tuple[AsyncDatabase[dict[str, Any]], Commands],
+    journal_db: tuple[AsyncDatabase[dict[str, Any]], CommandLog],
 ) -> None:
     database, commands = journal_db
     writer = JournalStore(database["line_journal"])
@@ -63,11 +45,10 @@ async def test_a_start_learns_every_lines_newest_version_in_one_query_then_reads
     await writer.create("line-b", {"n": 1})
 
     starting = JournalStore(database["line_journal"])  # a new process knows nothing yet
-    commands.names.clear()
-    commands.searches = 0
+    commands.clear()
     await starting.learn_newest(["line-a", "line-b", "line-c"])
     assert commands.names == ["find"]
-    assert commands.searches == 1
+    assert searches(commands) == 1
 
     a, b, c = [await starting.load(i) for i in ("line-a", "line-b", "line-c")]
     assert a is not None
@@ -76,8 +57,8 @@ async def test_a_start_learns_every_lines_newest_version_in_one_query_then_reads
     assert (b.version, b.state) == (1, {"n": 1})
     assert c is None  # never created: its newest version is searched as before
     # then by _id only, but for line-c, which no entry named: one search in all for the three
-    assert commands.searches == 2
+    assert searches(commands) == 2
 
-    commands.names.clear()
+    commands.clear()
     await starting.learn_newest(["line-a", "line-b"])  # known already: no query
     assert commands.names == []

@@ -7,7 +7,6 @@ statuses a test scripts and records every request as it came over the wire.
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -18,7 +17,6 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-import uvicorn
 from standardwebhooks import Webhook, WebhookVerificationError
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -30,6 +28,7 @@ from services.notify.settings import NotifySettings
 from services.notify.tests.samples import financing_opened, funded, funding_refused, preselected
 from tests.support.infra import Isolation, auth, serve
 from tests.support.kafka import eventually, publish_event
+from tests.support.loopback import loopback_socket, serving
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -48,8 +47,7 @@ class Receiver:
 @asynccontextmanager
 async def webhook_receiver(*answers: int, delay: float = 0.0) -> AsyncIterator[Receiver]:
     """Answers the scripted statuses in turn, then 200, each after ``delay`` seconds."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
+    sock = loopback_socket()
     receiver = Receiver(f"http://127.0.0.1:{sock.getsockname()[1]}/hook", list(answers))
 
     async def hook(request: Request) -> Response:
@@ -59,14 +57,8 @@ async def webhook_receiver(*answers: int, delay: float = 0.0) -> AsyncIterator[R
         return Response(status_code=receiver.answers.pop(0) if receiver.answers else 200)
 
     app = Starlette(routes=[Route("/hook", hook, methods=["POST"])])
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    await eventually(lambda: server.started, seconds=5, interval=0.02)
-    try:
+    async with serving(app, sock):
         yield receiver
-    finally:
-        server.should_exit = True
-        await task
 
 
 def settings(isolation: Isolation, **overrides: Any) -> NotifySettings:

@@ -8,33 +8,22 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from pymongo.monitoring import (
-    CommandFailedEvent,
-    CommandListener,
-    CommandStartedEvent,
-    CommandSucceededEvent,
-)
+from pymongo.monitoring import CommandStartedEvent
 
 from shared.store import WRITE_GROUP, AggregateStore, ConcurrencyConflict, create_mongo_client
+from tests.support.commands import CommandLog
 from tests.support.infra import MONGO, unique
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 COUNTED = {"find", "insert", "update"}
 
 
-class Statements(CommandListener):
-    def __init__(self) -> None:
-        self.names: list[str] = []
+class Statements(CommandLog):
+    """The finds, inserts and updates started (the statements a group saves)."""
 
     def started(self, event: CommandStartedEvent) -> None:
         if event.command_name in COUNTED:
-            self.names.append(event.command_name)
-
-    def succeeded(self, event: CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: CommandFailedEvent) -> None:
-        pass
+            super().started(event)
 
 
 @pytest.fixture

@@ -10,36 +10,17 @@ import pytest
 from pymongo import ASCENDING, AsyncMongoClient, IndexModel
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
-from pymongo.monitoring import (
-    CommandFailedEvent,
-    CommandListener,
-    CommandStartedEvent,
-    CommandSucceededEvent,
-)
 
 from shared.store import ensure_indexes
+from tests.support.commands import CommandLog
 from tests.support.infra import MONGO, unique
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
 
-class Commands(CommandListener):
-    def __init__(self) -> None:
-        self.names: list[str] = []
-
-    def started(self, event: CommandStartedEvent) -> None:
-        self.names.append(event.command_name)
-
-    def succeeded(self, event: CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: CommandFailedEvent) -> None:
-        pass
-
-
 @pytest.fixture
-async def counted() -> AsyncIterator[tuple[AsyncCollection[dict[str, Any]], Commands]]:
-    commands = Commands()
+async def counted() -> AsyncIterator[tuple[AsyncCollection[dict[str, Any]], CommandLog]]:
+    commands = CommandLog()
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(MONGO, event_listeners=[commands])
     database = client.get_database(unique("t_indexes_"))
     yield database["items"], commands
@@ -55,7 +36,7 @@ INDEXES = (
 
 
 async def test_the_first_start_creates_every_index_in_one_command_and_a_restart_writes_nothing(
-    counted: tuple[AsyncCollection[dict[str, Any]], Commands],
+    counted: tuple[AsyncCollection[dict[str, Any]], CommandLog],
 ) -> None:
     items, commands = counted
     await ensure_indexes(items, *INDEXES)
@@ -63,7 +44,7 @@ async def test_the_first_start_creates_every_index_in_one_command_and_a_restart_
     names = set(await items.index_information())
     assert names == {"_id_", "one_key", "state.status_1_state.at_1", "state.region_codes_1"}
 
-    commands.names.clear()
+    commands.clear()
     await ensure_indexes(items, *INDEXES)
     assert commands.names == ["listIndexes"]
 

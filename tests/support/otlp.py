@@ -7,14 +7,11 @@ services really exported, over the wire, with the service each came from.
 
 from __future__ import annotations
 
-import asyncio
 import gzip
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-import uvicorn
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
@@ -25,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from tests.support.kafka import eventually
+from tests.support.loopback import loopback_socket, serving
 
 
 @dataclass(frozen=True)
@@ -78,8 +75,7 @@ def _received(service: str, span: ProtoSpan) -> ReceivedSpan:
 @asynccontextmanager
 async def otlp_receiver() -> AsyncIterator[OtlpReceiver]:
     """An OTLP/HTTP receiver served by uvicorn in this process on a free loopback port."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
+    sock = loopback_socket()
     receiver = OtlpReceiver(f"http://127.0.0.1:{sock.getsockname()[1]}")
 
     async def traces(request: Request) -> Response:
@@ -91,11 +87,5 @@ async def otlp_receiver() -> AsyncIterator[OtlpReceiver]:
         return Response(answer, media_type="application/x-protobuf")
 
     app = Starlette(routes=[Route("/v1/traces", traces, methods=["POST"])])
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    await eventually(lambda: server.started, seconds=5, interval=0.02)
-    try:
+    async with serving(app, sock):
         yield receiver
-    finally:
-        server.should_exit = True
-        await task
