@@ -103,6 +103,9 @@ async def test_one_http_command_is_one_trace_through_calls_funding_notify_and_th
             await ok(answer)
             trace_id = answer.headers["traceresponse"].split("-")[1]
             await eventually(lambda: _study_webhook(hook.requests), 40)
+            # funding consumes the study's event beside notify: its span may come after the
+            # webhook (exported in batches every 5 s); the services must not stop before it
+            await eventually(lambda: "funding" in {s.service for s in otlp.trace(trace_id)}, 40)
             read = await ok(await calls.get(f"/dossiers/{dossier_id}", headers=STATE))
             log = await notify.get(f"/subscriptions/{sub['id']}/deliveries", headers=CDC)
             assert log.status_code == 200, log.text
