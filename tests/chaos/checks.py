@@ -22,6 +22,7 @@ from tests.chaos.client import Platform
 from tests.chaos.order import (
     CONTRACT_RANKS,
     DOSSIER_RANKS,
+    DOSSIER_STEPS,
     Stream,
     dossier_effect,
 )
@@ -30,6 +31,7 @@ from tests.chaos.workload import COMMIT_LINE, Workload
 from tests.support.sinks import SmtpSink, WebhookReceiver
 
 PLATFORMS_LINE, CONTRACTS_LINE = "intervention.platforms", "animation"
+EXAMPLES = 3
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,8 @@ class Row:
     lost: int
     duplicated: int
     note: str = ""
+    examples: tuple[str, ...] = ()
+    """A few of the lost and of the doubled, to start the search from."""
 
 
 def compare(
@@ -50,15 +54,21 @@ def compare(
     note: str = "",
 ) -> Row:
     wanted = set(expected)
-    doubled = sum(n - 1 for n in observed.values() if n > 1)
-    unexplained = sum(1 for key in observed if key not in wanted and key not in unsure)
+    twice = [key for key, n in observed.items() if n > 1]
+    unexplained = [key for key in observed if key not in wanted and key not in unsure]
+    missing = wanted - observed.keys()
     return Row(
         effect,
         len(wanted),
         len(wanted & observed.keys()),
-        len(wanted - observed.keys()),
-        doubled + unexplained,
+        len(missing),
+        sum(observed[key] - 1 for key in twice) + len(unexplained),
         note,
+        tuple(
+            [f"lost {key}" for key in sorted(missing, key=str)[:EXAMPLES]]
+            + [f"twice {key}" for key in twice[:EXAMPLES]]
+            + [f"unexplained {key}" for key in unexplained[:EXAMPLES]]
+        ),
     )
 
 
@@ -124,12 +134,15 @@ class Count:
             key = dossier.dossier_id
             history = await self._read("calls", f"/dossiers/{key}/history")
             steps.update((key, dossier_effect(e["type"], e["data"])) for e in history)
-            expected.update((key, step) for step in dossier.accepted)
+            expected.update((key, step) for step in dossier.accepted if step in DOSSIER_STEPS)
             if {"vote-state", "vote-cdc"} <= set(dossier.accepted):
                 expected.add((key, "preselected"))
+            if dossier.funded:
+                expected.add((key, "funded"))
             if dossier.pending:
                 unsure_steps.add((key, dossier.pending))
                 unsure_steps.add((key, "preselected"))
+                unsure_steps.add((key, "funded"))
             history_ids.update(e["event_id"] for e in history)
             published.update(stream.ids(key))
             if stream.disordered(key, DOSSIER_RANKS):
@@ -198,7 +211,7 @@ class Count:
             )
         )
         promised = (
-            [("cdc", "investment", d.dossier_id) for d in decided if d.cdc_cents]
+            [("cdc", "investment", d.dossier_id) for d in decided if "cdc-commit" in d.accepted]
             + [
                 ("cdc", f"study:study-{d.dossier_id}", d.dossier_id)
                 for d in self.w.dossiers
@@ -217,7 +230,7 @@ class Count:
                 {
                     ("cdc", "investment", d.dossier_id)
                     for d in self.w.dossiers
-                    if d.pending == "decide"
+                    if d.pending in ("decide", "cdc-commit")
                 }
                 | {
                     ("cdc", f"study:study-{d.dossier_id}", d.dossier_id)

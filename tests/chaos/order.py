@@ -27,6 +27,8 @@ DOSSIER_RANKS = {
     "calls.study.completed.v1": 5,
     "calls.dossier.selected.v1": 6,
     "calls.dossier.not-selected.v1": 6,
+    "calls.dossier.funded.v1": 7,
+    "calls.dossier.funding-refused.v1": 7,
 }
 CONTRACT_RANKS = {
     "contracts.contract.drafted.v1": 0,
@@ -40,6 +42,13 @@ CONTRACT_RANKS = {
 COMMITMENT_RANKS = {"funding.commitment.made.v1": 0}
 
 
+DOSSIER_STEPS = frozenset(
+    {"submit", "screen", "vote-state", "vote-cdc", "study", "study-done", "decide"}
+)
+"""The workload's steps that are the dossier's own commands (each leaves one event in its
+history); the CDC's commitment is funding's."""
+
+
 def dossier_effect(event_type: str, data: dict[str, Any]) -> str:
     """What a dossier event records, named like the command that caused it."""
     names = {
@@ -50,6 +59,7 @@ def dossier_effect(event_type: str, data: dict[str, Any]) -> str:
         "calls.study.completed.v1": "study-done",
         "calls.dossier.selected.v1": "decide",
         "calls.dossier.not-selected.v1": "decide",
+        "calls.dossier.funded.v1": "funded",
     }
     if event_type == "calls.dossier.preselection-vote.v1":
         return f"vote-{data.get('voter')}"

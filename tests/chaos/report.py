@@ -53,7 +53,10 @@ def commands_table(tally: Tally) -> str:
 
 def effects_table(findings: Findings) -> str:
     rows = [(r.effect, r.expected, r.found, r.lost, r.duplicated, r.note) for r in findings.rows]
-    return table(("effect", "expected", "found", "lost", "doubled", "note"), rows)
+    examples = [f"  {r.effect}: {example}" for r in findings.rows for example in r.examples]
+    return "\n".join(
+        [table(("effect", "expected", "found", "lost", "doubled", "note"), rows), *examples]
+    )
 
 
 def resume_of(fault: Fault) -> float:

@@ -64,6 +64,16 @@ class Dossier:
     pending: str | None = None
     """The step whose command never got an answer: its effect may or may not be there."""
 
+    @property
+    def funded(self) -> bool:
+        """Whether every financer of its plan committed: the State's grant on the selection,
+        the CDC's investment by its own command."""
+        return (
+            "decide" in self.accepted
+            and self.grant_cents > 0
+            and (not self.cdc_cents or "cdc-commit" in self.accepted)
+        )
+
 
 @dataclass
 class ContractRun:
@@ -217,6 +227,26 @@ class Workload:
             if not reply.ok:
                 return
             dossier.accepted.append(step.name)
+        if dossier.cdc_cents:
+            await self._cdc_commits(dossier)
+
+    async def _cdc_commits(self, dossier: Dossier) -> None:
+        """The CDC commits the investment the selection proposed: the co-financing then
+        completes (the ledger's promise, then calls' "funded"). Funding opens the financing
+        when it reads the selection, so a 404 is asked again until the command's patience."""
+        path = f"/financings/{dossier.dossier_id}/financers/cdc/commitment"
+        key = f"{self.run_id}-d{dossier.number}-cdc-commit"
+        deadline = time.monotonic() + self.platform.patience
+        while True:
+            reply = await self.platform.call("funding", "POST", path, self.tokens.cdc, key, {})
+            if reply.status != 404 or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(1.0)
+        self.tally.record("cdc-commit", reply)
+        if reply.status == 0:
+            dossier.pending = "cdc-commit"
+        if reply.ok:
+            dossier.accepted.append("cdc-commit")
 
     async def _dossier_command(self, dossier: Dossier, step: Step) -> Reply:
         key = f"{self.run_id}-d{dossier.number}-{step.name}"
