@@ -42,8 +42,18 @@ log = logging.getLogger(__name__)
 StateT = TypeVar("StateT")
 Evolve = Callable[[StateT | None, CloudEvent], StateT]
 
-WHO_FIELDS = ("decided_by", "voter", "refused_by", "evaluated_by", "submitted_by", "opened_by")
-"""The data fields that name the principal who made a change, first found first."""
+WHO_FIELDS = (
+    "decided_by",
+    "voter",
+    "refused_by",
+    "evaluated_by",
+    "submitted_by",
+    "opened_by",
+    "author",
+    "source.author",
+)
+"""The data fields that name the principal who made a change, first found first (a dotted name
+is a field of a field: a manual commitment's ``source.author``)."""
 
 
 At = Annotated[
@@ -206,7 +216,9 @@ def in_utc(values: dict[str, Any]) -> dict[str, Any]:
 
 def who(event: CloudEvent) -> str:
     for field in WHO_FIELDS:
-        value = event.data.get(field)
+        value: Any = event.data
+        for name in field.split("."):
+            value = value.get(name) if isinstance(value, dict) else None
         if isinstance(value, str) and value:
             return value
     return event.source

@@ -55,6 +55,10 @@ def test_who_is_the_principal_the_event_names_else_its_source() -> None:
     assert who(LOG[1]) == "cdc"
     assert who(event(5, "found-eligible", decided_by="state")) == "state"
     assert who(LOG[0]) == "/poles/calls"
+    assert who(event(6, "paid", author="state")) == "state"
+    manual = event(7, "made", source={"kind": "manual", "author": "state"})
+    assert who(manual) == "state"
+    assert who(event(8, "made", source={"kind": "event", "author": None})) == "/poles/calls"
 
 
 def test_history_lists_each_event_once_in_order_up_to_the_instant() -> None:
