@@ -165,6 +165,7 @@ class Runtime:
         self.broker.subscriber(
             *names,
             group_id=group_id,
+            group_instance_id=self.settings.group_instance_id,
             batch=True,
             max_records=self.settings.consumer_max_records,
             auto_offset_reset="earliest",

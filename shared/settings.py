@@ -41,6 +41,15 @@ class ServiceSettings(BaseSettings):
         description="how often the outbox relay searches the store for events nobody told it "
         "about (a save tells it at once; a relay that died is taken over when its lease ends)",
     )
+    kafka_static_membership: bool = Field(
+        default=False,
+        description="join the consumer groups as a static member (KIP-345) named by the client "
+        "id, poles-<service>-<instance>: a restarted process takes its partitions back at once "
+        "instead of waiting for the dead member's session to end and a rebalance. Only when "
+        "POLES_INSTANCE is unique per replica (the broker fences a second member of the same "
+        "name) and kept across restarts; a static member that stops leaves no LeaveGroup, so "
+        "its partitions wait for its session to end (10 s) before another member takes them",
+    )
     consumer_max_records: int = 500
     consumer_max_attempts: int = 3
     metrics_refresh_seconds: float = Field(
@@ -84,3 +93,8 @@ class ServiceSettings(BaseSettings):
     @property
     def client_id(self) -> str:
         return f"poles-{self.service}-{self.instance}"
+
+    @property
+    def group_instance_id(self) -> str | None:
+        """The consumers' static member name, or None for dynamic membership."""
+        return self.client_id if self.kafka_static_membership else None

@@ -19,6 +19,9 @@
 # (`deploy/local/kafka.sh bootstrap`: one, or the three of KAFKA_BROKERS=3).
 # Without POLES_OTLP_ENDPOINT, they export their traces to the local trace viewer if it runs
 # (`deploy/local/jaeger.sh endpoint`), else to nothing.
+# The consumers join their groups as static members (POLES_KAFKA_STATIC_MEMBERSHIP, default true
+# here: one process per service and instance), so a restarted service takes its partitions back
+# at once instead of after the killed member's 10 s session and a rebalance.
 set -euo pipefail
 
 NAME=services
@@ -59,6 +62,7 @@ start_one() {
   POLES_MONGO_URL="$store" POLES_OTLP_ENDPOINT="$(otlp_endpoint)" \
     POLES_KAFKA_BOOTSTRAP="$bootstrap" POLES_AUTH_SECRET="$POLES_AUTH_SECRET" POLES_HTTP_PORT="${PORTS[$name]}" \
     POLES_KAFKA_USERNAME="poles-$name" POLES_KAFKA_PASSWORD="${!password}" \
+    POLES_KAFKA_STATIC_MEMBERSHIP="${POLES_KAFKA_STATIC_MEMBERSHIP:-true}" \
     launch "$RUN/$name.pid" "$LOGS/$name.log" "$PYTHON" -m "services.$name.app"
 }
 

@@ -173,6 +173,7 @@ def subscribe(runtime: Runtime, handlers: CommandHandlers) -> CommandTopic:
     runtime.broker.subscriber(
         runtime.topic_name(CALLS_COMMAND),
         group_id=f"{settings.topic_prefix}poles-calls-commands",
+        group_instance_id=settings.group_instance_id,
         batch=True,
         max_records=settings.consumer_max_records,
         auto_offset_reset="earliest",

@@ -77,6 +77,7 @@ def service_settings(anchor: float, smtp_port: int) -> dict[str, str]:
         "POLES_NOTIFY_SMTP_PORT": str(smtp_port),
         "POLES_NOTIFY_RETRY_DELAYS_SECONDS": RETRY_DELAYS,
         "POLES_NOTIFY_DELIVERY_LEASE_SECONDS": "10",
+        "POLES_KAFKA_STATIC_MEMBERSHIP": "true",
         "POLES_LOG_LEVEL": "WARNING",
         "POLES_METRICS_REFRESH_SECONDS": "5",
     }
