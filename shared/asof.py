@@ -51,6 +51,7 @@ WHO_FIELDS = (
     "opened_by",
     "author",
     "source.author",
+    "recorded_by",
 )
 """The data fields that name the principal who made a change, first found first (a dotted name
 is a field of a field: a manual commitment's ``source.author``)."""
@@ -186,9 +187,13 @@ def _event(
         return []
 
 
-def state_at(events: Sequence[CloudEvent], evolve: Evolve[StateT], at: datetime) -> StateT | None:
-    """The fold of the events whose time is at or before ``at`` (None: it did not exist yet)."""
-    state: StateT | None = None
+def state_at(
+    events: Sequence[CloudEvent], evolve: Evolve[StateT], at: datetime, start: StateT | None = None
+) -> StateT | None:
+    """The fold of the events whose time is at or before ``at``, from ``start`` (a record that
+    exists before its first event, such as a pôle of the reference list; None: it did not exist
+    yet)."""
+    state = start
     for event in events:
         if event.time <= at:
             state = evolve(state, event)
@@ -205,13 +210,16 @@ def require_state_at(
     return state
 
 
-def in_utc(values: dict[str, Any]) -> dict[str, Any]:
-    """``values`` with its instants in UTC, as the store gives them back to the live views (an
-    event keeps the offset its author wrote)."""
-    return {
-        name: value.astimezone(UTC) if isinstance(value, datetime) else value
-        for name, value in values.items()
-    }
+def in_utc(values: Any) -> Any:
+    """``values`` (a model's dump: dicts and lists within) with its instants in UTC, as the store
+    gives them back to the live views (an event keeps the offset its author wrote)."""
+    if isinstance(values, datetime):
+        return values.astimezone(UTC)
+    if isinstance(values, dict):
+        return {name: in_utc(value) for name, value in values.items()}
+    if isinstance(values, list):
+        return [in_utc(value) for value in values]
+    return values
 
 
 def who(event: CloudEvent) -> str:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from aiokafka.partitioner import murmur2
 
-from shared.asof import history, partition_of, require_state_at, state_at, who
+from shared.asof import history, in_utc, partition_of, require_state_at, state_at, who
 from shared.cloudevents import CloudEvent
 from shared.errors import NotFound
 
@@ -46,6 +46,19 @@ def test_the_fold_takes_the_events_at_or_before_the_instant_by_event_time() -> N
     assert state_at(LOG, count, T0 + timedelta(days=1)) == 3
 
 
+def test_a_record_that_exists_before_its_first_event_folds_from_its_start() -> None:
+    assert state_at(LOG, count, T0 - timedelta(seconds=1), start=10) == 10
+    assert state_at(LOG, count, T0 + timedelta(minutes=15), start=10) == 12
+
+
+def test_instants_are_shown_in_utc_within_lists_and_nested_records() -> None:
+    paris = timezone(timedelta(hours=2))
+    dumped = {"at": T0.astimezone(paris), "history": [{"effective_at": T0.astimezone(paris)}]}
+    shown = in_utc(dumped)
+    assert shown == dumped
+    assert shown["at"].tzinfo == shown["history"][0]["effective_at"].tzinfo == UTC
+
+
 def test_before_the_first_event_is_a_404_naming_the_instant() -> None:
     with pytest.raises(NotFound, match="did not exist yet at 2008"):
         require_state_at(LOG, count, T0 - timedelta(days=1), "dossier d1")
@@ -59,6 +72,7 @@ def test_who_is_the_principal_the_event_names_else_its_source() -> None:
     manual = event(7, "made", source={"kind": "manual", "author": "state"})
     assert who(manual) == "state"
     assert who(event(8, "made", source={"kind": "event", "author": None})) == "/poles/calls"
+    assert who(event(9, "party-signed", recorded_by="region:73")) == "region:73"
 
 
 def test_history_lists_each_event_once_in_order_up_to_the_instant() -> None:
