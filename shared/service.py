@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -63,6 +64,9 @@ restarts after a broker kill stayed 'starting' for minutes, silently awaiting so
 answered. A startup step has no such bound: it may take longer on a busy store and still progress
 (cut off at 20 s and started again, a restarted funding's steps never ended while the store was
 busy after a kill), and each of its statements is bounded by the store's socket timeout (30 s)."""
+
+SLOW_STARTUP_STEP_SECONDS = 2.0
+"""A startup step slower than this is logged (a warning): what a restart waited on."""
 
 _UNREACHABLE = (ConnectionFailure, KafkaError, OSError, TimeoutError)
 """Failures that mean "not there yet" (logged in one line); any other is logged with its
@@ -196,7 +200,15 @@ class Runtime:
     async def _prepare_store(self) -> None:
         await self._retry("store", "the store to answer a ping", self._ping_store)
         for step in self.startup:
+            began = time.monotonic()
             await self._retry("store", f"the startup step {_name_of(step)}", step, bounded=False)
+            if (took := time.monotonic() - began) > SLOW_STARTUP_STEP_SECONDS:
+                log.warning(
+                    "%s: the startup step %s took %.1f s",
+                    self.settings.service,
+                    _name_of(step),
+                    took,
+                )
         self.readiness.done("store")
 
     async def _ping_store(self) -> None:

@@ -94,6 +94,9 @@ def create_app(settings: FundingSettings | None = None, clock: Clock | None = No
         # Entries saved a moment ago are being completed by their own handler.
         await budget.sweep(grace=timedelta(seconds=settings.follow_up_grace_seconds))
 
+    # Ready waits for what the consumers need (indexes, the envelope's lines), for the work a
+    # crash left (the sweeps, with no grace) and for the gauges; the financers' due dates are a
+    # background job, whose first pass runs as soon as the service is ready.
     runtime.startup.extend([store.create_indexes, load, sweep, refresh_metrics])
     runtime.every(settings.metrics_refresh_seconds, refresh_metrics, "budget gauges")
     runtime.every(settings.follow_up_sweep_seconds, sweep_older, "follow-ups sweep")
@@ -101,11 +104,10 @@ def create_app(settings: FundingSettings | None = None, clock: Clock | None = No
     async def financing_sweep_older() -> None:
         await financings.sweep(grace=timedelta(seconds=settings.follow_up_grace_seconds))
 
-    async def financing_start() -> None:
+    async def financing_sweep() -> None:
         await financings.sweep()
-        await financings.check_overdue()
 
-    runtime.startup.append(financing_start)
+    runtime.startup.append(financing_sweep)
     runtime.every(settings.follow_up_sweep_seconds, financing_sweep_older, "financings sweep")
     runtime.every(
         settings.funding_financing_check_seconds, financings.check_overdue, "financing due dates"
