@@ -104,7 +104,10 @@ def create_app(settings: FundingSettings | None = None, clock: Clock | None = No
     async def financing_sweep_older() -> None:
         await financings.sweep(grace=timedelta(seconds=settings.follow_up_grace_seconds))
 
-    runtime.startup.append(financings.sweep)
+    async def financing_sweep() -> None:
+        await financings.sweep()
+
+    runtime.startup.append(financing_sweep)
     runtime.every(settings.follow_up_sweep_seconds, financing_sweep_older, "financings sweep")
     runtime.every(
         settings.funding_financing_check_seconds, financings.check_overdue, "financing due dates"
