@@ -10,17 +10,19 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
-from services.funding.asof import LINE_TOPICS, touches
+from services.funding.asof import LINE_TOPICS, commitment_steps, evolve_commitment, touches
+from services.funding.domain.commitment import CommitmentState
 from services.funding.domain.envelope import Envelope, EnvelopeState
 from services.funding.domain.line import LineState
 from services.funding.handlers.budget import Budget
 from services.funding.store import FundingStore
 from services.funding.views import BudgetViews, Dimension
-from shared.asof import At, Change, TopicLog, history
+from shared.asof import At, Change, TopicLog, history, require_state_at
 from shared.auth import Principal, require_roles
 from shared.clock import Clock
 from shared.errors import NotFound, invalid
 from shared.store import Document
+from shared.topics import FUNDING_COMMITMENT
 
 EVERY_ROLE = ("state", "cdc", "operator", "integrator", "pole:*", "region:*")
 LEDGER_READERS = ("state", "cdc", "operator", "region:*")
@@ -128,12 +130,32 @@ def read_router(
             _commitment_view(item.model_dump(mode="json"), item.remaining_cents) for item in found_
         ]
 
-    @router.get("/commitments/{commitment_id}", summary="One commitment and its history")
-    async def commitment(commitment_id: str, _: Reader) -> View:
+    async def commitment_or_404(commitment_id: str) -> CommitmentState:
         item = await budget.commitment(commitment_id)
         if item is None:
             raise NotFound(f"no commitment {commitment_id}")
+        return item
+
+    @router.get("/commitments/{commitment_id}", summary="One commitment and its history")
+    async def commitment(commitment_id: str, _: Reader, at: At = None) -> View:
+        """The commitment now, or with ``at`` as it stood then, rebuilt from its events on
+        funding.commitment: every field of the live view (its events carry them all)."""
+        item = await commitment_or_404(commitment_id)
+        if at is not None:
+            steps = commitment_steps(await log.events(FUNDING_COMMITMENT, commitment_id))
+            what = f"commitment {commitment_id}"
+            item = require_state_at(steps, evolve_commitment, at, what)
         return _commitment_view(item.model_dump(mode="json"), item.remaining_cents)
+
+    @router.get(
+        "/commitments/{commitment_id}/changes",
+        response_model=list[Change],
+        summary="Every event of the commitment (refused, made, paid, de-committed), up to at if "
+        "given, read from its topic, once each, in order, with who made it",
+    )
+    async def commitment_changes(commitment_id: str, _: Reader, at: At = None) -> Any:
+        await commitment_or_404(commitment_id)
+        return history(await log.events(FUNDING_COMMITMENT, commitment_id), at)
 
     @router.get("/ledgers", summary="Other financers' promises (a region sees its own only)")
     async def ledgers(principal: LedgerReader) -> list[View]:

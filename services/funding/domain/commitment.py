@@ -128,12 +128,7 @@ def record_payment(
         payment,
         now,
     )
-    state = _changed(
-        commitment,
-        _history(payment.payment_id, "paid", payment, now, payment.reference),
-        paid_cents=commitment.paid_cents + payment.amount_cents,
-        paid_by_year=_add(commitment.paid_by_year, payment.year, payment.amount_cents),
-    )
+    state = paid(commitment, payment, now)
     totals = {"paid_total_cents": state.paid_cents, "remaining_cents": state.remaining_cents}
     event = PaymentRecorded(**asdict(payment), **_about(commitment), **totals, paid_at=now)
     answer = {"payment_id": payment.payment_id, "commitment_id": commitment.commitment_id}
@@ -191,12 +186,7 @@ def decommit(
             f"for {year}; {request.amount_cents} asked",
             "over-decommitment",
         )
-    state = _changed(
-        commitment,
-        _history(request.decommitment_id, "decommitted", request, now, request.reason),
-        decommitted_cents=commitment.decommitted_cents + request.amount_cents,
-        decommitted_by_year=_add(commitment.decommitted_by_year, year, request.amount_cents),
-    )
+    state = given_back(commitment, request, now)
     event = CommitmentDecommitted(**asdict(request), **_about(commitment), decommitted_at=now)
     answer = {
         "decommitment_id": request.decommitment_id,
@@ -205,6 +195,32 @@ def decommit(
         "remaining_cents": state.remaining_cents,
     }
     return Decision.of(state, [event], answer)
+
+
+def paid(commitment: CommitmentState, payment: Payment, now: datetime) -> CommitmentState:
+    """The commitment once ``payment`` is made (``record_payment`` decides whether it may be;
+    ``services.funding.asof`` replays a recorded one)."""
+    return _changed(
+        commitment,
+        _history(payment.payment_id, "paid", payment, now, payment.reference),
+        paid_cents=commitment.paid_cents + payment.amount_cents,
+        paid_by_year=_add(commitment.paid_by_year, payment.year, payment.amount_cents),
+    )
+
+
+def given_back(
+    commitment: CommitmentState, request: Decommitment, now: datetime
+) -> CommitmentState:
+    """The commitment once ``request`` is given back (``decommit`` decides whether it may be;
+    ``services.funding.asof`` replays a recorded one)."""
+    return _changed(
+        commitment,
+        _history(request.decommitment_id, "decommitted", request, now, request.reason),
+        decommitted_cents=commitment.decommitted_cents + request.amount_cents,
+        decommitted_by_year=_add(
+            commitment.decommitted_by_year, request.year, request.amount_cents
+        ),
+    )
 
 
 def _history(
