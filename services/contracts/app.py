@@ -23,6 +23,7 @@ from services.contracts.store import (
     PoleQueries,
     PoleRepository,
 )
+from shared.asof import TopicLog
 from shared.auth import authenticator
 from shared.clock import Clock
 from shared.events.contracts import CONTRACT_EVENTS, POLE_EVENTS
@@ -74,6 +75,7 @@ def create_app(settings: ContractsSettings | None = None, clock: Clock | None = 
     runtime.consume(reactions.TOPICS, reactions.reactions(reactions.MoneyFollower(money)))
     runtime.declare_publications({CONTRACTS_CONTRACT: CONTRACT_EVENTS, CONTRACTS_POLE: POLE_EVENTS})
     authenticate = authenticator(settings.auth_secret.get_secret_value())
+    log = TopicLog(settings)
     return create_service_app(
         runtime,
         title="Pôles 2.0 — contracts",
@@ -81,8 +83,8 @@ def create_app(settings: ContractsSettings | None = None, clock: Clock | None = 
         "roadmap to the evaluation; the reference list of pôles and their labels.",
         routers=[
             contract_commands(handlers, authenticate),
-            contract_reads(contracts, contract_queries, runtime.clock, authenticate),
-            pole_routes(handlers, pole_queries, authenticate),
+            contract_reads(contracts, contract_queries, runtime.clock, authenticate, log),
+            pole_routes(handlers, pole_queries, authenticate, log),
             correspondent_routes(contract_queries, money, runtime.clock, authenticate),
         ],
     )

@@ -18,7 +18,13 @@ from services.contracts.domain import execution, signatures
 from services.contracts.domain.terms import Roadmap
 from services.contracts.store import ContractQueries
 from services.contracts.tests.builders import ALL_PARTY_IDS, POLE, paris, roadmap_json, roles_for
-from services.contracts.tests.in_memory import InMemory, command, draft, in_memory
+from services.contracts.tests.in_memory import (
+    InMemory,
+    PublishedLog,
+    command,
+    draft,
+    in_memory,
+)
 from services.notify.domain.visibility import may_see
 from shared.auth import authenticator, mint_token
 from shared.events.contracts import IndicatorValue
@@ -91,22 +97,31 @@ def reads_of(service: InMemory) -> httpx.AsyncClient:
     app = FastAPI()
     queries = cast(ContractQueries, None)  # the routes read here never query
     app.include_router(
-        contract_reads(service.contracts, queries, service.clock, authenticator(SECRET))
+        contract_reads(
+            service.contracts, queries, service.clock, authenticator(SECRET), PublishedLog(service)
+        )
     )
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://contracts")
 
 
 async def contracts_shows(client: httpx.AsyncClient, role: str, event_type: str) -> bool:
-    """Whether contracts shows ``role`` the 2009 report, in the contract and in its history."""
+    """Whether contracts shows ``role`` the 2009 report, in the contract and in its history, now
+    and as rebuilt from its events (``?at=``, ``/changes``)."""
     headers = {"Authorization": f"Bearer {mint_token(SECRET, 'someone', [role])}"}
-    contract = await client.get(f"/contracts/{CONTRACT_ID}", headers=headers)
-    history = await client.get(f"/contracts/{CONTRACT_ID}/history", headers=headers)
-    if contract.status_code == history.status_code == 403:
+    path = f"/contracts/{CONTRACT_ID}"
+    contract = await client.get(path, headers=headers)
+    history = await client.get(f"{path}/history", headers=headers)
+    as_of = await client.get(path, params={"at": "2010-12-31T00:00:00Z"}, headers=headers)
+    changes = await client.get(f"{path}/changes", headers=headers)
+    answers = (contract, history, as_of, changes)
+    if {answer.status_code for answer in answers} == {403}:
         return False
-    assert contract.status_code == history.status_code == 200, (contract.text, history.text)
+    assert {answer.status_code for answer in answers} == {200}, [a.text for a in answers]
     in_contract = any(r["period"] == 2009 for r in contract.json()["reports"])
     in_history = any(e["type"] == event_type for e in history.json()["events"])
-    assert in_contract == in_history, role
+    in_as_of = any(r["period"] == 2009 for r in as_of.json()["reports"])
+    in_changes = any(c["type"] == event_type for c in changes.json())
+    assert in_contract == in_history == in_as_of == in_changes, role
     return in_contract
 
 

@@ -1,7 +1,8 @@
 """Reads for every role (``shared.visibility.EVERY_ROLE``: contracts are public-policy
 documents): contracts by pôle, region and status; one contract; its history; its indicator
 progress; the signature dashboard. See ``domain.visibility`` for who sees unvalidated indicator
-reports."""
+reports. ``?at=`` and ``/changes`` read a contract as it stood then, and who changed it, from
+its events on ``contracts.contract`` (``services.contracts.asof``), with the same rule."""
 
 # No ``from __future__ import annotations``: FastAPI must see the dependencies that the local
 # ``Annotated`` aliases carry when it reads the route signatures.
@@ -11,14 +12,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from services.contracts.asof import contract_at
 from services.contracts.domain.clocks import reports_overdue, signature_overdue
 from services.contracts.domain.contract import Contract, Status
 from services.contracts.domain.progress import progress
 from services.contracts.domain.visibility import UNVALIDATED_EVENTS, sees_unvalidated_reports
 from services.contracts.store import ContractQueries, ContractRepository
+from shared import asof
+from shared.asof import At, Change, TopicLog
 from shared.auth import Principal, require_roles
 from shared.clock import Clock
 from shared.store import Document
+from shared.topics import CONTRACTS_CONTRACT
 from shared.visibility import EVERY_ROLE
 
 View = dict[str, Any]
@@ -80,6 +85,7 @@ def contract_reads(
     queries: ContractQueries,
     clock: Clock,
     authenticate: Callable[[Request], Principal],
+    log: TopicLog,
 ) -> APIRouter:
     router = APIRouter(tags=["contract reads"])
     Reader = Annotated[Principal, Depends(require_roles(authenticate, *EVERY_ROLE))]
@@ -98,16 +104,37 @@ def contract_reads(
             summary(c) for c in await queries.find(pole_id=pole_id, region=region, status=status)
         ]
 
-    @router.get("/contracts/{contract_id}", summary="One contract, all its terms and versions")
-    async def read(contract_id: str, reader: Reader) -> View:
-        contract = await one(contract_id)
-        view = contract.model_dump(mode="json")
+    def readable(reader: Principal, contract: Contract, view: View) -> View:
+        """The view without the reports not validated yet, unless the reader sees them."""
         if not sees_unvalidated_reports(reader.roles, contract):
             view["reports"] = [r for r in view["reports"] if r["status"] == "validated"]
+        return view
+
+    @router.get("/contracts/{contract_id}", summary="One contract, all its terms and versions")
+    async def read(contract_id: str, reader: Reader, at: At = None) -> View:
+        """The contract now, or with ``at`` as it stood then, rebuilt from its events: only the
+        fields they carry (``services.contracts.asof.ContractAsOf``: its versions without their
+        terms; no signature_overdue nor reports_overdue, which the clock gives at the read)."""
+        contract = await one(contract_id)
+        if at is not None:
+            found = contract_at(await log.events(CONTRACTS_CONTRACT, contract_id), at, contract_id)
+            return readable(reader, contract, found.model_dump(mode="json"))
+        view = readable(reader, contract, contract.model_dump(mode="json"))
         now = clock.now()
         view["signature_overdue"] = signature_overdue(contract, now)
         view["reports_overdue"] = reports_overdue(contract, now)
         return view
+
+    @router.get("/contracts/{contract_id}/changes", response_model=list[Change])
+    async def changes(contract_id: str, reader: Reader, at: At = None) -> Any:
+        """Every event of the contract (up to ``at``), read from its topic, once each, in order,
+        with who made it (``/history`` is the copy the store keeps, readable at once); the
+        reports not validated yet only for the roles that see them."""
+        contract = await one(contract_id)
+        found = asof.history(await log.events(CONTRACTS_CONTRACT, contract_id), at)
+        if sees_unvalidated_reports(reader.roles, contract):
+            return found
+        return [change for change in found if change.type not in UNVALIDATED_EVENTS]
 
     @router.get("/contracts/{contract_id}/history", summary="Every event of the contract")
     async def history(contract_id: str, reader: Reader) -> View:

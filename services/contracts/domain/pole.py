@@ -120,12 +120,8 @@ class PoleRecord(BaseModel):
         if self.status not in allowed_from[decision]:
             raise Conflict(f"{self.pole_id} is {self.status}: it cannot be {decision}")
         effective_at = day_start(decided_on)
-        if decision == "delabelled":
-            self.status, self.contracts_from, self.label_until = "delabelled", None, effective_at
-        else:
-            self.status, self.contracts_from, self.label_until = "labelled", effective_at, None
-        self.history.append(
-            LabelChange(status=self.status, effective_at=effective_at, reference=reference)
+        self.relabel(
+            "delabelled" if decision == "delabelled" else "labelled", effective_at, reference
         )
         event = {"labelled": PoleLabelled, "renewed": PoleRenewed, "delabelled": PoleDelabelled}
         told = event[decision](**self._facts(decided_on, effective_at, reference))
@@ -148,12 +144,23 @@ class PoleRecord(BaseModel):
         assert self.label_until is not None
         effective_at = self.label_until
         reference = "label kept until end-2009 by the phase 1 evaluation; not renewed by then"
-        self.status = "lapsed"
-        self.history.append(
-            LabelChange(status="lapsed", effective_at=effective_at, reference=reference)
-        )
+        self.relabel("lapsed", effective_at, reference)
         told = PoleLabelLapsed(**self._facts(PHASE_1_EVALUATION, effective_at, reference))
         return Decision.of(self, [told])
+
+    def relabel(self, status: LabelStatus, effective_at: datetime, reference: str) -> None:
+        """The label from ``effective_at`` on, and a line of its history: a pôle labelled (or
+        renewed) may receive a contract from then on, a delabelled one no more; a lapsed label
+        changes neither date. The decisions above and the as-of fold of their events
+        (``services.contracts.asof``) both move the label here."""
+        if status == "labelled":
+            self.contracts_from, self.label_until = effective_at, None
+        elif status == "delabelled":
+            self.contracts_from, self.label_until = None, effective_at
+        self.status = status
+        self.history.append(
+            LabelChange(status=status, effective_at=effective_at, reference=reference)
+        )
 
     def _facts(self, decided_on: date, effective_at: datetime, reference: str) -> dict[str, Any]:
         return {

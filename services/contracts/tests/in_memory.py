@@ -14,9 +14,12 @@ from services.contracts.domain.terms import PartyInput, Terms
 from services.contracts.handlers import Command, ContractHandlers, ContractsOfPole, DraftRequest
 from services.contracts.store import CONTRACTS, POLES, ContractRepository, PoleRepository
 from services.contracts.tests.builders import POLE, parties_json, terms_json
+from shared.asof import TopicLog
 from shared.clock import ManualClock
+from shared.cloudevents import CloudEvent
 from shared.decision import Answer
 from shared.repository import command_id
+from shared.topics import Topic
 from tests.support.memory import MemoryAggregates
 
 
@@ -41,6 +44,22 @@ class InMemory:
         """What ``PoleQueries.lapsing`` finds: the pôles whose label lapses at ``now``."""
         records = map(PoleRecord.model_validate, self.pole_store.states())
         return [record.pole_id for record in records if record.lapse_due(now)]
+
+
+class PublishedLog(TopicLog):
+    """What the in-memory stores published, read back as ``TopicLog`` reads the topics (one
+    aggregate's events, in order): the as-of routes without a broker."""
+
+    def __init__(self, service: InMemory) -> None:
+        self._stores = (service.contract_store, service.pole_store)
+
+    async def events(self, topic: Topic, key: str) -> list[CloudEvent]:
+        return [
+            entry.cloud_event()
+            for store in self._stores
+            for entry in store.published
+            if entry.topic == topic.name and entry.key == key
+        ]
 
 
 def contracts_of_pole(store: MemoryAggregates) -> ContractsOfPole:
