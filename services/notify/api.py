@@ -2,14 +2,17 @@
 ``shared.errors.DomainError``, answered by the kernel (``shared.http``) with its status."""
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Request, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from services.notify.asof import evolve_subscription
 from services.notify.handlers import NewSubscription, SubscriptionCommands, delivery_view
+from shared.asof import At, Change, TopicLog, history, require_state_at
 from shared.auth import Principal
 from shared.decision import Answer
+from shared.topics import NOTIFY_SUBSCRIPTION
 
 Command = Callable[[Principal, str, str | None], Awaitable[Answer]]
 """A command on one subscription: (caller, subscription id, idempotency key) -> answer."""
@@ -49,7 +52,9 @@ class ReplayBody(BaseModel):
 
 
 def subscriptions_router(
-    commands: SubscriptionCommands, authenticated: Callable[[Request], Principal]
+    commands: SubscriptionCommands,
+    authenticated: Callable[[Request], Principal],
+    log: TopicLog,
 ) -> APIRouter:
     router = APIRouter(tags=["subscriptions"])
     Caller = Annotated[Principal, Depends(authenticated)]
@@ -71,10 +76,27 @@ def subscriptions_router(
         return await commands.listed(caller)
 
     @router.get("/subscriptions/{subscription_id}")
-    async def get(subscription_id: str, caller: Caller) -> Answer:
+    async def get(subscription_id: str, caller: Caller, at: At = None) -> Answer:
         """The subscription; with a backfill, its progress: ``backfill: {since, state
-        ("running" or "done"), found (matching events so far), done, done_at}``."""
-        return await commands.get(caller, subscription_id)
+        ("running" or "done"), found (matching events so far), done, done_at}``.
+
+        With ``at``, as it stood then, rebuilt from its events on notify.subscription: only the
+        fields they carry (``services.notify.asof``: no secret, no failing_since nor
+        final_failures_in_row, of the backfill its since only). Its owner and operators read a
+        deleted subscription's past this way (status "deleted" from its deletion on)."""
+        if at is None:
+            return await commands.get(caller, subscription_id)
+        await commands.owned(caller, subscription_id)
+        events = await log.events(NOTIFY_SUBSCRIPTION, subscription_id)
+        found = require_state_at(events, evolve_subscription, at, f"subscription {subscription_id}")
+        return found.model_dump(mode="json", exclude_none=True)
+
+    @router.get("/subscriptions/{subscription_id}/changes", response_model=list[Change])
+    async def changes(subscription_id: str, caller: Caller, at: At = None) -> Any:
+        """Every event of the subscription (up to ``at``), read from its topic, once each, in
+        order, with who made it (its owner or an operator; notify itself when it disabled it)."""
+        await commands.owned(caller, subscription_id)
+        return history(await log.events(NOTIFY_SUBSCRIPTION, subscription_id), at)
 
     def acting(command: Command, doc: str | None = None) -> Callable[..., Awaitable[Answer]]:
         async def act(subscription_id: str, caller: Caller, key: Key = None) -> Answer:

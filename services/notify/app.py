@@ -30,6 +30,7 @@ from services.notify.store import (
     MongoSubscriptionSearch,
     subscription_repository,
 )
+from shared.asof import TopicLog
 from shared.auth import authenticator
 from shared.clock import SystemClock
 from shared.consumer import EventHandlers
@@ -144,7 +145,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
         runtime,
         title="Pôles 2.0 — notify",
         description=DESCRIPTION,
-        routers=[subscriptions_router(commands, authenticated)],
+        routers=[subscriptions_router(commands, authenticated, TopicLog(settings))],
     )
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 from services.notify.domain import subscription as decide
 from services.notify.domain.delivery import Delivery
@@ -28,7 +28,12 @@ from shared.tracing import trace_id_of
 
 IDS = uuid.UUID("7c1d62a4-3f0b-4c47-9a53-0d6d1b0c2f10")
 DELIVERIES_LISTED = 100
-Decide = Callable[[Subscription, datetime], Decision[Subscription]]
+
+
+class Decide(Protocol):
+    """A decision on a subscription, ``by`` the subject of the principal who asked."""
+
+    def __call__(self, sub: Subscription, now: datetime, *, by: str) -> Decision[Subscription]: ...
 
 
 def visible(sub: Subscription, principal: Principal) -> bool:
@@ -123,7 +128,7 @@ class SubscriptionCommands:
         def visible_then(sub: Subscription, now: datetime) -> Decision[Subscription]:
             if not visible(sub, principal):
                 raise missing()
-            return decision(sub, now)
+            return decision(sub, now, by=principal.subject)
 
         return await self.subscriptions.change(
             sub_id, visible_then, command_id(principal.subject, key)
@@ -132,6 +137,14 @@ class SubscriptionCommands:
     async def _readable(self, principal: Principal, sub_id: str) -> Subscription:
         found = await self.subscriptions.get(sub_id)
         if found is None or not visible(found.state, principal):
+            raise missing()
+        return found.state
+
+    async def owned(self, principal: Principal, sub_id: str) -> Subscription:
+        """A subscription of the principal (any, for an operator), deleted or not: the as-of reads
+        show a deleted subscription's past to those who could read it."""
+        found = await self.subscriptions.get(sub_id)
+        if found is None or not found.state.readable_by(principal):
             raise missing()
         return found.state
 

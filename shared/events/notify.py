@@ -1,7 +1,8 @@
 """Events the notify service publishes (topics ``notify.subscription``, ``notify.delivery``).
 
-Secrets never travel in events: a subscription's events say who owns it, where it sends and what
-it listens to, so that operators can follow every subscription's life from the topic alone.
+Secrets never travel in events: a subscription's events say who owns it, who changed it, where it
+sends and what it listens to, so that operators can follow every subscription's life from the
+topic alone (``GET /subscriptions/{id}?at=`` and ``/changes`` rebuild it from them).
 """
 
 from __future__ import annotations
@@ -23,6 +24,11 @@ class SubscriptionFacts(EventData):
     subscription_id: str
     owner_subject: str
     at: datetime
+    decided_by: str | None = Field(
+        default=None,
+        description="who made the change: the owner or an operator (None: notify itself, as "
+        "when it disables a failing subscription)",
+    )
 
 
 @event_type("notify.subscription.created.v1", NOTIFY_SUBSCRIPTION)

@@ -156,6 +156,7 @@ FactsT = TypeVar("FactsT", bound=SubscriptionFacts)
 
 
 def _event(model: type[FactsT], sub: Subscription, now: datetime, **fields: Any) -> FactsT:
+    """An event of the subscription; ``decided_by`` among ``fields`` when a principal acted."""
     return model(subscription_id=sub.id, owner_subject=sub.owner_subject, at=now, **fields)
 
 
@@ -199,6 +200,7 @@ def create(
         subscription_id=subscription_id,
         owner_subject=owner.subject,
         at=now,
+        decided_by=owner.subject,
         owner_roles=subscription.owner_roles,
         channel=channel,
         target=target,
@@ -227,32 +229,37 @@ def check_target(channel: Channel, target: str) -> None:
         raise invalid(["target"], "a webhook URL may not carry credentials")
 
 
-def pause(sub: Subscription, now: datetime) -> Decision[Subscription]:
+def pause(sub: Subscription, now: datetime, *, by: str) -> Decision[Subscription]:
+    """Stop sending (``by``: the principal who asked, its owner or an operator)."""
     if sub.status != "active":
         raise Conflict(f"only an active subscription can be paused; it is {sub.status}")
     return _decided(
-        sub.model_copy(update={"status": "paused"}), _event(SubscriptionPaused, sub, now)
+        sub.model_copy(update={"status": "paused"}),
+        _event(SubscriptionPaused, sub, now, decided_by=by),
     )
 
 
-def resume(sub: Subscription, now: datetime) -> Decision[Subscription]:
+def resume(sub: Subscription, now: datetime, *, by: str) -> Decision[Subscription]:
     if sub.status not in {"paused", "disabled"}:
         raise Conflict(f"only a paused or disabled subscription can be resumed; it is {sub.status}")
     resumed = sub.model_copy(
         update={"status": "active", "failing_since": None, "final_failures_in_row": 0}
     )
-    return _decided(resumed, _event(SubscriptionResumed, sub, now))
+    return _decided(resumed, _event(SubscriptionResumed, sub, now, decided_by=by))
 
 
-def delete(sub: Subscription, now: datetime) -> Decision[Subscription]:
+def delete(sub: Subscription, now: datetime, *, by: str) -> Decision[Subscription]:
     if sub.status == "deleted":
         raise Conflict("the subscription is already deleted")
     return _decided(
-        sub.model_copy(update={"status": "deleted"}), _event(SubscriptionDeleted, sub, now)
+        sub.model_copy(update={"status": "deleted"}),
+        _event(SubscriptionDeleted, sub, now, decided_by=by),
     )
 
 
-def rotate_secret(sub: Subscription, now: datetime, overlap: timedelta) -> Decision[Subscription]:
+def rotate_secret(
+    sub: Subscription, now: datetime, *, by: str, overlap: timedelta
+) -> Decision[Subscription]:
     """A new secret signs from now on; the current ones stay valid for ``overlap``."""
     if sub.channel != "webhook":
         raise Conflict("only a webhook subscription has a signing secret")
@@ -265,7 +272,9 @@ def rotate_secret(sub: Subscription, now: datetime, overlap: timedelta) -> Decis
         if secret.valid_at(now)
     ]
     rotated = sub.model_copy(update={"secrets": [Secret(value=new_secret()), *kept]})
-    event = _event(SubscriptionSecretRotated, sub, now, previous_secret_valid_until=until)
+    event = _event(
+        SubscriptionSecretRotated, sub, now, decided_by=by, previous_secret_valid_until=until
+    )
     return _decided(rotated, event, with_secret=True)
 
 

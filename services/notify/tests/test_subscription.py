@@ -65,33 +65,35 @@ def test_an_email_subscription_has_no_secret_to_rotate() -> None:
     sub = decide.create("s", POLE, "email", "a@b.fr", ["*"], {}, NOW).state
     assert sub.secrets == []
     with pytest.raises(Conflict):
-        decide.rotate_secret(sub, NOW, timedelta(hours=24))
+        decide.rotate_secret(sub, NOW, by=POLE.subject, overlap=timedelta(hours=24))
 
 
 def test_pause_resume_delete_follow_the_lifecycle() -> None:
-    paused = decide.pause(webhook(), NOW)
+    paused = decide.pause(webhook(), NOW, by=POLE.subject)
     assert paused.state.status == paused.answer["status"] == "paused"
     with pytest.raises(Conflict):
-        decide.pause(paused.state, NOW)
-    resumed = decide.resume(paused.state, NOW).state
+        decide.pause(paused.state, NOW, by=POLE.subject)
+    resumed = decide.resume(paused.state, NOW, by=POLE.subject).state
     assert resumed.status == "active"
     with pytest.raises(Conflict):
-        decide.resume(resumed, NOW)
-    deleted = decide.delete(resumed, NOW).state
+        decide.resume(resumed, NOW, by=POLE.subject)
+    deleted = decide.delete(resumed, NOW, by=POLE.subject).state
     with pytest.raises(Conflict):
-        decide.delete(deleted, NOW)
+        decide.delete(deleted, NOW, by=POLE.subject)
 
 
 def test_after_a_rotation_both_secrets_sign_until_the_overlap_ends() -> None:
     sub = webhook()
-    rotation = decide.rotate_secret(sub, NOW, timedelta(hours=24))
+    rotation = decide.rotate_secret(sub, NOW, by=POLE.subject, overlap=timedelta(hours=24))
     rotated, [event] = rotation.state, rotation.events
     old = sub.signing_secrets(NOW)[0]
     assert rotated.signing_secrets(NOW + timedelta(hours=23))[1:] == [old]
     assert rotated.signing_secrets(NOW + timedelta(hours=25)) == rotated.signing_secrets(NOW)[:1]
     assert event.model_dump()["previous_secret_valid_until"] == NOW + timedelta(hours=24)
     assert rotation.answer["secret"] == rotated.signing_secrets(NOW)[0]
-    twice = decide.rotate_secret(rotated, NOW + timedelta(hours=30), timedelta(hours=24)).state
+    twice = decide.rotate_secret(
+        rotated, NOW + timedelta(hours=30), by=POLE.subject, overlap=timedelta(hours=24)
+    ).state
     assert len(twice.secrets) == 2
 
 
