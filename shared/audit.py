@@ -37,7 +37,12 @@ KINDS = {
     "call": Kind("http://127.0.0.1:8001", "/calls/{id}/changes"),
     "dossier": Kind("http://127.0.0.1:8001", "/dossiers/{id}/changes"),
     "line": Kind("http://127.0.0.1:8002", "/lines/{id}/changes"),
+    "commitment": Kind("http://127.0.0.1:8002", "/commitments/{id}/changes"),
+    "contract": Kind("http://127.0.0.1:8003", "/contracts/{id}/changes"),
+    "pole": Kind("http://127.0.0.1:8003", "/poles/{id}/changes"),
+    "subscription": Kind("http://127.0.0.1:8004", "/subscriptions/{id}/changes"),
 }
+"""Each kind of record, its owner service (the ports of ``make up``) and its changes route."""
 
 
 def parser() -> argparse.ArgumentParser:
