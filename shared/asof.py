@@ -210,16 +210,13 @@ def require_state_at(
     return state
 
 
-def in_utc(values: Any) -> Any:
-    """``values`` (a model's dump: dicts and lists within) with its instants in UTC, as the store
-    gives them back to the live views (an event keeps the offset its author wrote)."""
-    if isinstance(values, datetime):
-        return values.astimezone(UTC)
-    if isinstance(values, dict):
-        return {name: in_utc(value) for name, value in values.items()}
-    if isinstance(values, list):
-        return [in_utc(value) for value in values]
-    return values
+def in_utc(values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` with its instants in UTC, as the store gives them back to the live views (an
+    event keeps the offset its author wrote)."""
+    return {
+        name: value.astimezone(UTC) if isinstance(value, datetime) else value
+        for name, value in values.items()
+    }
 
 
 def who(event: CloudEvent) -> str:

@@ -1,6 +1,7 @@
 """Contracts and pôles as they stood at an instant, rebuilt from ``contracts.contract`` and
 ``contracts.pole`` (``shared.asof`` reads and folds; this module says how each event moves the
-record).
+record). The service stores its records in their JSON form, so the live views show each instant
+with the offset it was written with, as the events carry it: the as-of views do too.
 
 A contract's as-of view carries only what its events carry, so it is a part of the live view
 (``GET /contracts/{id}``), field for field equal to it at the present, but for its versions: each
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TypeVar
 
 from pydantic import BaseModel
 
@@ -34,14 +34,12 @@ from services.contracts.domain.contract import (
 )
 from services.contracts.domain.pole import PHASE_1_EVALUATION, LabelStatus, PoleRecord
 from services.contracts.domain.terms import Roadmap
-from shared.asof import in_utc, require_state_at, state_at
+from shared.asof import require_state_at, state_at
 from shared.cloudevents import CloudEvent
 from shared.errors import NotFound
 from shared.events import contracts as events
 from shared.events.base import parse_event_data
 from shared.reference.poles import Pole
-
-Model = TypeVar("Model", bound=BaseModel)
 
 REFERENCE_AT = day_start(PHASE_1_EVALUATION)
 """The instant of the reference list's situation: a pôle's as-of record starts there."""
@@ -197,12 +195,12 @@ def evolve_pole(pole: PoleRecord | None, event: CloudEvent) -> PoleRecord:
 
 
 def contract_at(log: Sequence[CloudEvent], at: datetime, contract_id: str) -> ContractAsOf:
-    """The contract as it stood at ``at``, its instants in UTC (404 before its draft)."""
-    return _in_utc(require_state_at(log, evolve_contract, at, f"contract {contract_id}"))
+    """The contract as it stood at ``at`` (404 before its draft)."""
+    return require_state_at(log, evolve_contract, at, f"contract {contract_id}")
 
 
 def pole_at(log: Sequence[CloudEvent], at: datetime, pole: Pole) -> PoleRecord:
-    """The pôle as it stood at ``at``, its instants in UTC (404 before the reference list)."""
+    """The pôle as it stood at ``at`` (404 before the reference list)."""
     if at < REFERENCE_AT:
         raise NotFound(
             f"pôle {pole.id}'s record starts with the reference list of "
@@ -210,8 +208,4 @@ def pole_at(log: Sequence[CloudEvent], at: datetime, pole: Pole) -> PoleRecord:
         )
     found = state_at(log, evolve_pole, at, start=PoleRecord.from_reference(pole))
     assert found is not None
-    return _in_utc(found)
-
-
-def _in_utc(record: Model) -> Model:
-    return type(record).model_validate(in_utc(record.model_dump()))
+    return found

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiokafka.partitioner import murmur2
 
-from shared.asof import history, in_utc, partition_of, require_state_at, state_at, who
+from shared.asof import history, partition_of, require_state_at, state_at, who
 from shared.cloudevents import CloudEvent
 from shared.errors import NotFound
 
@@ -49,14 +49,6 @@ def test_the_fold_takes_the_events_at_or_before_the_instant_by_event_time() -> N
 def test_a_record_that_exists_before_its_first_event_folds_from_its_start() -> None:
     assert state_at(LOG, count, T0 - timedelta(seconds=1), start=10) == 10
     assert state_at(LOG, count, T0 + timedelta(minutes=15), start=10) == 12
-
-
-def test_instants_are_shown_in_utc_within_lists_and_nested_records() -> None:
-    paris = timezone(timedelta(hours=2))
-    dumped = {"at": T0.astimezone(paris), "history": [{"effective_at": T0.astimezone(paris)}]}
-    shown = in_utc(dumped)
-    assert shown == dumped
-    assert shown["at"].tzinfo == shown["history"][0]["effective_at"].tzinfo == UTC
 
 
 def test_before_the_first_event_is_a_404_naming_the_instant() -> None:
