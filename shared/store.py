@@ -192,6 +192,16 @@ async def ensure_indexes(
         await collection.create_indexes(missing)
 
 
+async def count_matching(collection: AsyncCollection[Document], query: Document) -> int:
+    """How many documents match ``query``, counted from their ids.
+
+    FerretDB 1.24 answers ``count_documents`` with an aggregation several times slower than a
+    search for the same documents (on 1,208 deliveries: 640 ms against 45-160 ms), and the
+    platform counts small sets (pending deliveries, a call's dossiers) that gauges refresh every
+    few seconds. MongoDB gives the same number either way."""
+    return len(await collection.find(query, {"_id": 1}).to_list(None))
+
+
 @dataclass(frozen=True)
 class Processed:
     """A consumed event id or a command's idempotency key, and the answer it gave."""

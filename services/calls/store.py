@@ -20,7 +20,7 @@ from services.calls.domain.call import CallState
 from services.calls.domain.dossier import DossierState
 from shared.clock import Clock
 from shared.repository import Aggregates, Repository
-from shared.store import Document, GroupCommit, Outcomes, ensure_indexes
+from shared.store import Document, GroupCommit, Outcomes, count_matching, ensure_indexes
 
 SERVICE = "calls"
 CALLS = "calls"
@@ -146,8 +146,8 @@ class MongoQueries(CallsQueries):
         return [CallState.model_validate(document["state"]) async for document in found]
 
     async def count_live(self, call_id: str) -> int:
-        return await self._dossiers.count_documents(
-            {"state.call_id": call_id, "state.status": {"$ne": "withdrawn"}}
+        return await count_matching(
+            self._dossiers, {"state.call_id": call_id, "state.status": {"$ne": "withdrawn"}}
         )
 
     async def search(self, where: DossierFilter, limit: int, offset: int) -> list[DossierState]:

@@ -38,6 +38,7 @@ from shared.store import (
     ConcurrencyConflict,
     Document,
     Loaded,
+    count_matching,
     ensure_indexes,
     loaded_from,
     retry_on_conflict,
@@ -134,7 +135,7 @@ class MongoSubscriptionSearch:
         ]
 
     async def count_disabled(self) -> int:
-        return await self.collection.count_documents({"state.status": "disabled"})
+        return await count_matching(self.collection, {"state.status": "disabled"})
 
 
 class CoalescedMatching:
@@ -200,7 +201,7 @@ class MongoDeliverySearch:
         return [d["_id"] for d in await self.collection.find(query, {"_id": 1}).to_list(None)]
 
     async def count_pending(self) -> int:
-        return await self.collection.count_documents({"state.status": "pending"})
+        return await count_matching(self.collection, {"state.status": "pending"})
 
 
 class Deliveries:
