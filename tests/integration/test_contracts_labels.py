@@ -46,12 +46,18 @@ async def test_group_3_labels_lapse_once_across_restarts(isolation: Isolation) -
             answer = await client.post(path, json=body, headers=auth("state"))
             assert answer.status_code == 200, answer.text
         pole = (await client.get(f"/poles/{RENEWED_2010[0]}", headers=READER)).json()
-        events = await read_events(
-            isolation, "contracts.pole", lambda evs: len(evs) >= len(GROUP_3_2008) + 2
+        await read_events(
+            isolation,
+            "contracts.pole",
+            lambda evs: len({e.id for e in evs}) >= len(GROUP_3_2008) + 2,
         )
     async with TopicReader([isolation.topic_prefix + "contracts.pole"]) as reader:
         everything = [cloud_event(record) for record in await reader.read_to_end()]
-    assert len(everything) == len(events) == len(GROUP_3_2008) + 2  # nothing raised twice
+    # Nothing raised twice: one event per lapse and per decision. The relay publishes at least
+    # once, so a service stopped between a publish and its release sends that event again at its
+    # restart, under the same id (consumers keep the first); only the ids are counted.
+    events = list({e.id: e for e in everything}.values())
+    assert len(events) == len(GROUP_3_2008) + 2
     lapses = [e for e in events if e.type == LAPSED]
     assert sorted(str(e.subject) for e in lapses) == sorted(GROUP_3_2008)
     assert {e.data["effective_at"] for e in lapses} == {"2010-01-01T00:00:00+01:00"}
