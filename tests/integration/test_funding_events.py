@@ -95,12 +95,13 @@ def of_type(type_name: str) -> Any:
     return lambda events: [e for e in events if e.type == type_name]
 
 
-async def test_metrics_show_every_line_with_the_envelope_amounts_right_after_start(
+async def test_metrics_show_every_line_with_the_envelope_amounts_once_started(
     topics: Isolation,
 ) -> None:
     settings = topics.settings(FundingSettings)
     async with serve(create_app(settings)) as client:
-        samples = _samples((await client.get("/metrics")).text)
+        # The gauges' first refresh runs as soon as the service is ready.
+        samples = await eventually(lambda: _shown(client))
     # The file's own amounts (1500 M€ in seven lines): services/funding/tests/test_envelope.py.
     specs = load_envelope(settings.envelope_file).all_specs()
     assert len(specs) == 7
@@ -110,6 +111,12 @@ async def test_metrics_show_every_line_with_the_envelope_amounts_right_after_sta
         assert samples[("poles_budget_committed_cents", line_id)] == 0
         assert samples[("poles_budget_paid_cents", line_id)] == 0
     assert samples[("poles_budget_commitments_refused_total", "intervention.platforms")] == 0
+
+
+async def _shown(client: httpx.AsyncClient) -> dict[tuple[str, str], float] | None:
+    """The budget's samples once the gauges show the lines, else None."""
+    samples = _samples((await client.get("/metrics")).text)
+    return samples if ("poles_budget_line_amount_cents", "animation") in samples else None
 
 
 def _samples(text: str) -> dict[tuple[str, str], float]:

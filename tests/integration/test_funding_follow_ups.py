@@ -1,7 +1,8 @@
 """A decision's follow-ups on the real store: the process dies right after a line's save (the
 commitment not built, the receiving line not credited, a de-commitment not given back); the
-service started again completes each of them exactly once, and the balances read the same as if
-nothing had happened. Funding never reads its own topics to get there."""
+service started again completes each of them exactly once (its first sweep, once it is ready),
+and the balances read the same as if nothing had happened. Funding never reads its own topics
+to get there."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from services.funding.tests.support import M_EUR, terms, transfer
 from shared.clock import SystemClock
 from shared.store import create_mongo_client, nobody_told
 from tests.support.infra import Isolation, auth, serve
+from tests.support.kafka import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -65,6 +67,8 @@ async def test_the_service_started_again_completes_each_follow_up_exactly_once(
 
     for _ in range(2):  # started twice: the second start finds nothing left to do
         async with serve(create_app(settings)) as client:
+            # The sweep's first pass runs once the service is ready, beside its consumers.
+            await eventually(lambda: nothing_pending(settings))
             platforms = await client.get("/lines/intervention.platforms", headers=auth("cdc"))
             balance = await client.get(
                 "/lines/intervention.platforms/balance", headers=auth("operator")
@@ -91,3 +95,12 @@ async def test_the_service_started_again_completes_each_follow_up_exactly_once(
         "amount_cents": 115 * M_EUR,
         "committed_cents": 4 * M_EUR,
     }
+
+
+async def nothing_pending(settings: FundingSettings) -> bool:
+    mongo = create_mongo_client(settings.mongo_url.get_secret_value(), "check")
+    db = mongo[settings.database_name]
+    pending = {"pending": {"$exists": True}}
+    left = [await db[name].find_one(pending) for name in (LINE_JOURNAL, COMMITMENT_JOURNAL)]
+    await mongo.close()
+    return left == [None, None]
