@@ -211,7 +211,7 @@ class Count:
             )
         )
         promised = (
-            [("cdc", "investment", d.dossier_id) for d in decided if "cdc-commit" in d.accepted]
+            [("cdc", "dossier", d.dossier_id) for d in decided if "cdc-commit" in d.accepted]
             + [
                 ("cdc", f"study:study-{d.dossier_id}", d.dossier_id)
                 for d in self.w.dossiers
@@ -228,7 +228,7 @@ class Count:
                     (e["financer"], e["item"], e["dossier_id"] or e["contract_id"]) for e in ledgers
                 ),
                 {
-                    ("cdc", "investment", d.dossier_id)
+                    ("cdc", "dossier", d.dossier_id)
                     for d in self.w.dossiers
                     if d.pending in ("decide", "cdc-commit")
                 }

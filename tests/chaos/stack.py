@@ -349,7 +349,15 @@ class Tokens:
     def region(self, code: str) -> str:
         return self._of(f"region:{code}")
 
+    def agency(self, name: str) -> str:
+        return self._of(f"agency:{name}")
+
+    @staticmethod
+    def subject_of(role: str) -> str:
+        """The subject of a scoped role's token (a command's ids derive from it)."""
+        return f"chaos-{role.replace(':', '-')}"
+
     def _of(self, role: str) -> str:
         if role not in self._scoped:
-            self._scoped[role] = self._stack.token(f"chaos-{role.replace(':', '-')}", role)
+            self._scoped[role] = self._stack.token(self.subject_of(role), role)
         return self._scoped[role]

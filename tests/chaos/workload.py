@@ -27,7 +27,7 @@ from tests.chaos.stack import Tokens
 
 SIM_START = datetime(2009, 9, 1, 9, 0, tzinfo=PARIS)
 """The platform's simulated time when the run starts: phase 2, contracts being signed."""
-COMMIT_LINE = "agencies.oseo-cdc"
+COMMIT_LINE, COMMIT_AGENCY = "agencies.oseo-cdc", "oseo"
 COMMIT_CENTS = 500_000_000
 """5 M€ a commitment on a 250 M€ line: from the 51st on, the line refuses."""
 PERIODS = 5
@@ -305,7 +305,8 @@ class Workload:
 
     async def _commit(self, number: int) -> None:
         key = f"{self.run_id}-m{number}"
-        item = ManualCommitment(number, from_command("commitment", Tokens.STATE_SUBJECT, key))
+        subject = Tokens.subject_of(f"agency:{COMMIT_AGENCY}")
+        item = ManualCommitment(number, from_command("commitment", subject, key))
         self.commitments.append(item)
         body = {
             "beneficiary": {"kind": "project", "id": f"chaos-project-{number}"},
@@ -313,8 +314,10 @@ class Workload:
             "pole_id": self.leads[number % len(self.leads)],
             "reason": f"chaos run {self.run_id}, commitment n°{number}",
         }
-        path = f"/lines/{COMMIT_LINE}/commitments"
-        reply = await self.platform.call("funding", "POST", path, self.tokens.state, key, body)
+        # The agencies' line is committed by the agency's own system (since issue 14).
+        path = f"/agencies/{COMMIT_AGENCY}/commitments"
+        token = self.tokens.agency(COMMIT_AGENCY)
+        reply = await self.platform.call("funding", "POST", path, token, key, body)
         refused = (
             reply.status == 409
             and isinstance(reply.body, dict)
