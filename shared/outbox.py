@@ -95,10 +95,13 @@ class OutboxRelay:
             try:
                 published = await self.publish_told()
                 if loop.time() >= next_scan:
-                    found, free_in = await self.publish_waiting()
-                    # Scan again at once while scans find events (a backlog), else when a lease
-                    # held by another relay (perhaps dead) runs out, at the latest at the poll.
-                    delay = min(0 if found else self._poll_interval, free_in)
+                    found, free_in, more = await self.publish_waiting()
+                    # Scan again at once while a scan fills a whole batch (a backlog), else when
+                    # a lease held by another relay (perhaps dead) runs out, at the latest at the
+                    # poll. Not merely because a scan found events: under a steady flow it finds
+                    # those saved since the told pass (told too), and each scan reads the whole
+                    # collection on FerretDB, so scanning again at once saturated the store.
+                    delay = min(0 if more else self._poll_interval, free_in)
                     next_scan = loop.time() + delay
                     published += found
             except asyncio.CancelledError:
@@ -120,20 +123,24 @@ class OutboxRelay:
                 total += await self._drain(collection, ids[start : start + self._batch_size])
         return total
 
-    async def publish_waiting(self) -> tuple[int, float]:
+    async def publish_waiting(self) -> tuple[int, float, bool]:
         """Find documents with free pending events and publish them. Returns how many events,
-        and in how many seconds the first document leased to another relay is free (inf if
-        none is)."""
-        total, free_in = 0, math.inf
+        in how many seconds the first document leased to another relay is free (inf if none
+        is), and whether more free documents wait than one batch took."""
+        total, free_in, more = 0, math.inf, False
         for collection in self._collections:
-            ids, leased_for = await self._waiting(collection)
+            ids, leased_for, left = await self._waiting(collection)
             total += await self._drain(collection, ids)
             free_in = min(free_in, leased_for)
-        return total, free_in
+            more = more or left
+        return total, free_in, more
 
-    async def _waiting(self, collection: AsyncCollection[Document]) -> tuple[list[str], float]:
-        """Up to ``batch_size`` free documents with pending events, and how long the shortest
-        lease on the others still runs (one scan on FerretDB, hence not at every pass)."""
+    async def _waiting(
+        self, collection: AsyncCollection[Document]
+    ) -> tuple[list[str], float, bool]:
+        """Up to ``batch_size`` free documents with pending events, how long the shortest lease
+        on the others still runs, and whether free ones are left beyond the batch (one scan on
+        FerretDB, hence not at every pass)."""
         now = datetime.now(UTC)
         pending = await collection.find(PENDING, {"outbox_lease_until": 1}).to_list(
             10 * self._batch_size
@@ -141,7 +148,7 @@ class OutboxRelay:
         free = [doc["_id"] for doc in pending if doc["outbox_lease_until"] < now]
         leases = [doc["outbox_lease_until"] for doc in pending if doc["outbox_lease_until"] >= now]
         leased_for = (min(leases) - now).total_seconds() if leases else math.inf
-        return free[: self._batch_size], leased_for
+        return free[: self._batch_size], leased_for, len(free) > self._batch_size
 
     async def _drain(self, collection: AsyncCollection[Document], ids: list[str]) -> int:
         claimed = await self._claim(collection, ids) if ids else []

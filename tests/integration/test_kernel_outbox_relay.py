@@ -12,14 +12,16 @@ from typing import Any
 
 import pytest
 from prometheus_client import CollectorRegistry
+from pymongo import AsyncMongoClient
 
 from shared.consumer import EventHandlers
 from shared.kafka import outbox_publisher
-from shared.outbox import OutboxRelay, RelayMetrics
+from shared.outbox import PENDING, OutboxRelay, RelayMetrics
 from shared.service import build_runtime, create_service_app
-from shared.store import AggregateStore
+from shared.store import AggregateStore, Document
 from tests.integration.probe import Counted, ProbeSettings, applier, emit
-from tests.support.infra import Isolation, kafka_admin, serve
+from tests.support.commands import CommandLog
+from tests.support.infra import MONGO, Isolation, kafka_admin, serve
 from tests.support.kafka import eventually, read_topic
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
@@ -139,8 +141,8 @@ async def test_a_relay_killed_between_publishing_and_pulling_republishes_and_it_
             assert document is not None
             assert [entry["id"] for entry in document["outbox"]] == [event_id]
 
-            found, free_in = await survivor.publish_waiting()
-            assert found == 0, "the lease still holds"
+            found, free_in, more = await survivor.publish_waiting()
+            assert (found, more) == (0, False), "the lease still holds"
             assert 0 < free_in <= lease.total_seconds(), "the survivor knows when it runs out"
 
             async def republished() -> int:
@@ -161,3 +163,44 @@ async def test_a_relay_killed_between_publishing_and_pulling_republishes_and_it_
             assert applied.count(event_id) == 1
     finally:
         await emitter.broker.stop()
+
+
+async def test_a_steady_flow_nobody_told_the_relay_about_is_scanned_at_the_poll_not_at_once(
+    isolation: Isolation,
+) -> None:
+    """Saves of another process (nobody tells this relay) are found by its scan. A scan that
+    takes every waiting document is followed by the next at the poll, however steady the flow
+    (each scan reads the whole collection on FerretDB: scanning again whenever one found
+    something kept the store busy), and the flow is published all the same."""
+    emitter = build_runtime(isolation.settings(ProbeSettings, service="emitter"))
+    commands = CommandLog()
+    client: AsyncMongoClient[Document] = AsyncMongoClient(
+        MONGO, event_listeners=[commands], tz_aware=True
+    )
+    collection = client[emitter.db.name]["counters"]
+    foreign = AggregateStore(emitter.db["counters"])  # nobody tells the relay
+    publish = outbox_publisher(emitter.broker, isolation.topic_prefix)
+    poll = 2.0
+    relay = OutboxRelay(
+        [collection], publish, RelayMetrics(CollectorRegistry()), poll_interval=poll
+    )
+    await emitter.broker.start()
+    running = asyncio.create_task(relay.run())
+    try:
+        flow_seconds, every = 6.0, 0.1
+        ids = []
+        for number in range(int(flow_seconds / every)):
+            ids.append(await emit(foreign, f"counter-flow-{number % 5}"))
+            await asyncio.sleep(every)
+        topic = isolation.topic_prefix + Counted.topic.name
+        await read_topic(
+            topic, lambda rs: set(ids) <= {dict(r.headers)["ce_id"].decode() for r in rs}
+        )
+        scans = [b for b in commands.bodies if b.get("find") and b.get("filter") == PENDING]
+        # One at the start, one per poll during the flow, and the one that finds its last saves.
+        assert len(scans) <= flow_seconds / poll + 2, len(scans)
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+        await emitter.broker.stop()
+        await client.close()
