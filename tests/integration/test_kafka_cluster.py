@@ -2,7 +2,7 @@
 KRaft nodes on loopback, topics with three replicas and min.insync.replicas 2, and a writer that
 keeps writing, nothing lost nor doubled, while the leader of its partition is killed.
 
-It starts its own cluster (ports 39092/39192/39292, controllers 39093/39193/39293, data in a
+It starts its own cluster (ports 31092/31192/31292, controllers 31093/31193/31293, data in a
 temporary directory) and stops it: the test broker on 19092 is not involved. About a minute on a
 quiet machine (three JVMs start).
 """
@@ -29,7 +29,7 @@ pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 KAFKA_SH = ROOT / "deploy" / "local" / "kafka.sh"
-PORTS = (39092, 39192, 39292)
+PORTS = (31092, 31192, 31292)
 BOOTSTRAP = ",".join(f"127.0.0.1:{port}" for port in PORTS)
 PREFIX = "cluster-test."
 TOPIC = PREFIX + CALLS_DOSSIER.name
