@@ -16,6 +16,7 @@ a repeat of the command completes it too. The service never reads its own topics
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Collection
 from datetime import UTC, datetime, timedelta
@@ -124,9 +125,8 @@ class Budget:
         by the decision's follow-up."""
         key = f"envelope:{envelope_id}"
         envelope = (await self.envelopes.require(key)).state
-        earlier = envelope.amendment(amendment.amendment_id)
-        if earlier is not None and earlier.model_dump(exclude={"amended_at"}) != (
-            amendment.model_dump()
+        if envelope.amendment(amendment.amendment_id) is not None and not applied_as_written(
+            envelope, amendment
         ):
             raise Conflict(
                 f"amendment {amendment.amendment_id} was applied with other terms",
@@ -153,8 +153,11 @@ class Budget:
             [] if loaded is None else envelope_rules.base_changes(loaded.base, envelope.base())
         )
         await self.lines.chain.learn_newest([spec.id for spec in envelope.leaves])
-        for spec in envelope.leaves:  # also lines loaded before the envelope had its document
-            line = await self.lines.get(spec.id)
+        # Read together (a restart on a busy store waited for each read in turn), and only what
+        # is missing is written: a restart finds everything there and writes nothing.
+        stored = await asyncio.gather(*(self.lines.get(spec.id) for spec in envelope.leaves))
+        for spec, line in zip(envelope.leaves, stored, strict=True):
+            # also lines loaded before the envelope had its document
             if line is not None and line.initial_amount_cents != spec.amount_cents:
                 changes.append(f"line {spec.id} was loaded with {line.initial_amount_cents}")
         if changes:
@@ -163,9 +166,13 @@ class Budget:
                 f"({'; '.join(changes)}); leave its base as it was and write the change as an "
                 "amendment (the file's 'amendments', or POST /envelope/amendments)"
             )
-        await load_lines(self.lines, envelope)
-        await self.envelopes.start(key, envelope_rules.new_envelope(envelope))
+        if None in stored:
+            await load_lines(self.lines, envelope)
+        if loaded is None:
+            await self.envelopes.start(key, envelope_rules.new_envelope(envelope))
         for amendment in envelope.amendments:
+            if loaded is not None and applied_as_written(loaded, amendment):
+                continue  # its lines' part, if a crash left it, is the follow-ups sweep's
             try:
                 answer = await self.amend(envelope.id, amendment)
             except DomainError as error:
@@ -237,6 +244,14 @@ class Budget:
         for data in await chain.pending_events(entry_id):
             await self.follow_up(data)
         await chain.done(entry_id)
+
+
+def applied_as_written(envelope: EnvelopeState, amendment: Amendment) -> bool:
+    """Whether the envelope has this amendment, with these terms."""
+    earlier = envelope.amendment(amendment.amendment_id)
+    return earlier is not None and earlier.model_dump(exclude={"amended_at"}) == (
+        amendment.model_dump()
+    )
 
 
 async def load_lines(lines: Journal[LineState], envelope: Envelope) -> None:
