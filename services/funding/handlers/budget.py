@@ -224,7 +224,7 @@ class Budget:
         earlier; how many entries it completed."""
         saved_before = datetime.now(UTC) - grace
         completed = 0
-        for chain in (self.lines.chain, self.commitments.chain):
+        for chain in (self.lines.chain, self.commitments.chain):  # the envelope shares the lines'
             for entry_id in await chain.unfinished(saved_before):
                 await self._finish(chain, entry_id)
                 completed += 1
