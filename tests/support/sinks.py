@@ -174,7 +174,9 @@ class SmtpSink(_LoopbackServer):
     async def _message(self, reader: asyncio.StreamReader, recipients: list[str]) -> None:
         message_id = "?"
         in_headers = True
-        while (line := await reader.readline()) not in (b".\r\n", b".\n", b""):
+        while (line := await reader.readline()) not in (b".\r\n", b".\n"):
+            if line == b"":  # the sender went away before the end of DATA: nothing was sent
+                raise ConnectionError("the connection closed in the middle of a message")
             if in_headers and line.strip() == b"":
                 in_headers = False
             elif in_headers and line.lower().startswith(b"message-id:"):

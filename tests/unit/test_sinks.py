@@ -3,6 +3,7 @@ the chaos run count is what arrived."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -83,3 +84,28 @@ async def test_mail_is_counted_by_message_and_recipient(receivers: Receivers) ->
         await aiosmtplib.send(message, hostname="127.0.0.1", port=receivers.mail.port)
     assert receivers.mail.by_message_id == {"<m1@example.org>": 2}
     assert receivers.mail.by_recipient() == {"a@example.org": 1, "b@example.org": 1}
+
+
+async def test_a_message_cut_off_before_the_end_of_its_data_is_not_counted(
+    receivers: Receivers,
+) -> None:
+    """A sender killed in the middle of DATA sent nothing (a server keeps no message without its
+    final '.'), whether or not its headers had arrived."""
+    for cut_after in (b"Subject: half\r\n", b"Message-ID: <m2@example.org>\r\n\r\nbody\r\n"):
+        reader, writer = await asyncio.open_connection("127.0.0.1", receivers.mail.port)
+        await reader.readline()
+        for command in (b"EHLO test", b"MAIL FROM:<n@example.org>", b"RCPT TO:<a@example.org>"):
+            writer.write(command + b"\r\n")
+            await reader.readline()
+        writer.write(b"DATA\r\n")
+        await reader.readline()
+        writer.write(cut_after)
+        await writer.drain()
+        writer.close()
+        await writer.wait_closed()
+    message = EmailMessage()
+    message["From"], message["To"] = "notify@example.org", "a@example.org"
+    message["Message-ID"] = "<m3@example.org>"
+    message.set_content("complet")
+    await aiosmtplib.send(message, hostname="127.0.0.1", port=receivers.mail.port)
+    assert receivers.mail.by_message_id == {"<m3@example.org>": 1}
