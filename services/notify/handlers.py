@@ -134,19 +134,19 @@ class SubscriptionCommands:
             sub_id, visible_then, command_id(principal.subject, key)
         )
 
-    async def _readable(self, principal: Principal, sub_id: str) -> Subscription:
+    async def _readable(
+        self, principal: Principal, sub_id: str, deleted_too: bool = False
+    ) -> Subscription:
         found = await self.subscriptions.get(sub_id)
-        if found is None or not visible(found.state, principal):
+        may_read = Subscription.readable_by if deleted_too else visible
+        if found is None or not may_read(found.state, principal):
             raise missing()
         return found.state
 
     async def owned(self, principal: Principal, sub_id: str) -> Subscription:
         """A subscription of the principal (any, for an operator), deleted or not: the as-of reads
         show a deleted subscription's past to those who could read it."""
-        found = await self.subscriptions.get(sub_id)
-        if found is None or not found.state.readable_by(principal):
-            raise missing()
-        return found.state
+        return await self._readable(principal, sub_id, deleted_too=True)
 
     async def get(self, principal: Principal, sub_id: str) -> Answer:
         return (await self._readable(principal, sub_id)).view()
